@@ -1,0 +1,50 @@
+# Every target installs into .venv first if needed; nothing is installed by hand.
+PYTHON   ?= python3
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed
+MANIFEST := dbt_project/target/manifest.json
+DBT_SRC  := $(shell find dbt_project -name '*.sql' -o -name '*.yml' | grep -v -e target/ -e logs/)
+
+export MLFLOW_DISABLE_TELEMETRY := true
+export BENTOML_DO_NOT_TRACK := true
+export DO_NOT_TRACK := true
+
+.PHONY: install demo test test-fast dev mlflow-ui bench validate clean
+
+install: $(STAMP) $(MANIFEST)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# dagster-dbt loads the manifest when the definitions are imported: build it here, never at import
+$(MANIFEST): $(STAMP) $(DBT_SRC)
+	cd dbt_project && ../$(BIN)/dbt parse --profiles-dir . --quiet
+	touch $@
+
+demo: install  ## the whole loop on embedded defaults; prints a prediction from the served model
+	$(BIN)/ml-platform demo
+
+test: install  ## the whole suite, slow whole-loop tests included
+	$(BIN)/pytest
+
+test-fast: install  ## everything but the whole-loop tests
+	$(BIN)/pytest -m 'not slow'
+
+validate: install  ## dagster's own check that the code location loads
+	DAGSTER_HOME=$(CURDIR)/.ml_platform/dagster $(BIN)/dagster definitions validate -w workspace.yaml
+
+dev: install  ## the Dagster UI on http://127.0.0.1:3000
+	$(BIN)/ml-platform dev
+
+mlflow-ui: install  ## MLflow's UI on http://127.0.0.1:5000, same state
+	$(BIN)/ml-platform mlflow-ui
+
+bench: install  ## benchmarks; JSON results in bench/results/
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf .ml_platform dbt_project/target dbt_project/logs

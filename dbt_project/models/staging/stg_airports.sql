@@ -1,0 +1,1 @@
+select faa, name as airport_name, lat, lon, alt, tz from {{ source('raw', 'airports') }}

@@ -1,0 +1,1 @@
+"""ml-platform engine: plain Python, importable and testable without Dagster."""

@@ -1,0 +1,152 @@
+"""``ml-platform``: the commands behind the Makefile, each with the platform's state wired in."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from ml_platform.settings import PROJECT_ROOT, Settings, get_settings
+
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+DEFINITIONS_MODULE = "ml_platform.definitions"
+DEMO_DAY = date(2013, 12, 31)
+
+
+def _environment(settings: Settings) -> dict[str, str]:
+    """Child-process environment: the platform's locations plus a prepared DAGSTER_HOME."""
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    instance_yaml = settings.dagster_home / "dagster.yaml"
+    if not instance_yaml.exists():
+        shutil.copy(PROJECT_ROOT / "deploy" / "dagster.yaml", instance_yaml)
+    return {**os.environ, **settings.subprocess_env(), "DAGSTER_HOME": str(settings.dagster_home)}
+
+
+def materialize(settings: Settings, selection: str = "*") -> int:
+    """Materialize ``selection`` with the dagster CLI, printing each step as it finishes."""
+    log_path = settings.home / "logs" / f"materialize-{int(time.time())}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    args = [DAGSTER, "asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", selection]
+    print(f"materializing '{selection}' through Dagster (full log: {log_path})", flush=True)
+    started = time.monotonic()
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen(args, env=_environment(settings), cwd=PROJECT_ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert process.stdout is not None
+        for line in process.stdout:
+            log_file.write(line)
+            if "STEP_SUCCESS" in line or "STEP_FAILURE" in line:
+                step = line.split('step "', 1)[-1].split('"', 1)[0]
+                status = "ok  " if "STEP_SUCCESS" in line else "FAIL"
+                print(f"  [{time.monotonic() - started:6.1f}s] {status} {step}", flush=True)
+        code = process.wait()
+    if code != 0:
+        print(f"materialization failed (exit {code}); see {log_path}", file=sys.stderr)
+    return code
+
+
+def _deployment(settings: Settings):
+    from ml_platform.serving import deploy
+
+    record = deploy.read_record(settings.serving_dir)
+    if record is None or not deploy.is_alive(record.pid):
+        raise SystemExit("no service is running: materialize serving/service first (make demo / make dev)")
+    return record
+
+
+def predict(settings: Settings, flight: dict | None = None) -> dict:
+    """Send one flight to the running service and print the answer."""
+    from ml_platform import warehouse
+    from ml_platform.features import request_for
+
+    record = _deployment(settings)
+    if flight is None:
+        row = warehouse.read_features(settings.duckdb_path, DEMO_DAY, DEMO_DAY).row(0, named=True)
+        flight = request_for(row)
+        print(f"flight: {row['carrier']} {row['origin']}->{row['dest']} on {row['flight_date']} "
+              f"at {row['sched_dep_hour']}h (actually delayed: {row['is_delayed']})")
+    response = httpx.post(record.predict_url, json={"flight": flight}, timeout=10.0)
+    if response.status_code != 200:
+        raise SystemExit(f"service answered {response.status_code}: {response.text}")
+    answer = response.json()
+    print(f"P(arrival delay > 15 min) = {answer['probability']:.3f}  "
+          f"[model {answer['model_name']} v{answer['model_version']}, bento {record.bento_tag}, {record.url}]")
+    return answer
+
+
+def stop(settings: Settings) -> None:
+    from ml_platform.serving import deploy
+
+    stopped = deploy.stop(settings.serving_dir)
+    print(f"stopped {stopped.bento_tag} (pid {stopped.pid})" if stopped else "no service was running")
+
+
+def demo(settings: Settings) -> int:
+    """The whole loop: materialize every asset, ask the served model once, stop the service."""
+    started = time.monotonic()
+    code = materialize(settings)
+    if code != 0:
+        return code
+    try:
+        predict(settings)
+    finally:
+        stop(settings)
+    print(f"demo finished in {time.monotonic() - started:.0f}s; state in {settings.home}")
+    return 0
+
+
+def dev(settings: Settings, port: int) -> int:
+    """Open the Dagster UI on 127.0.0.1 with this code location loaded."""
+    args = [DAGSTER, "dev", "-m", DEFINITIONS_MODULE, "-h", "127.0.0.1", "-p", str(port)]
+    return subprocess.call(args, env=_environment(settings), cwd=PROJECT_ROOT)
+
+
+def mlflow_ui(settings: Settings, port: int) -> int:
+    """Open MLflow's UI on the platform's tracking store."""
+    mlflow = str(Path(sys.executable).parent / "mlflow")
+    args = [mlflow, "ui", "--backend-store-uri", settings.mlflow_tracking_uri,
+            "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.call(args, env=_environment(settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ml-platform", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="materialize the whole graph, print one served prediction, stop the service")
+    mat = sub.add_parser("materialize", help="materialize an asset selection through the dagster CLI")
+    mat.add_argument("--select", default="*", help="Dagster asset selection (default: everything)")
+    pred = sub.add_parser("predict", help="ask the running service about one flight")
+    pred.add_argument("--flight", help="JSON object with the feature contract's fields (default: a Dec 31 flight)")
+    sub.add_parser("stop", help="stop the running service")
+    dev_parser = sub.add_parser("dev", help="open the Dagster UI on 127.0.0.1")
+    dev_parser.add_argument("--port", type=int, default=3000)
+    ui = sub.add_parser("mlflow-ui", help="open MLflow's UI on the platform's tracking store")
+    ui.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+
+    settings = get_settings()
+    if args.command == "demo":
+        return demo(settings)
+    if args.command == "materialize":
+        return materialize(settings, args.select)
+    if args.command == "predict":
+        predict(settings, json.loads(args.flight) if args.flight else None)
+        return 0
+    if args.command == "stop":
+        stop(settings)
+        return 0
+    if args.command == "dev":
+        return dev(settings, args.port)
+    return mlflow_ui(settings, args.port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The composition root: the one module that builds Dagster ``Definitions``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from assets.dbt import dbt_models, dbt_project
+from assets.models import candidate, champion
+from assets.monitoring import feature_profile
+from assets.raw import raw_assets
+from assets.serving import bento, service
+from ml_platform.settings import EXPERIMENT_NAME, PROJECT_ROOT, get_settings
+from resources.mlflow import mlflow_tracking_resource
+from resources.serving import BentoResource
+from resources.storage import LakeResource, ReferenceDataResource, WarehouseResource
+
+settings = get_settings()
+settings.export_env()  # dbt, bentoml and mlflow subprocesses find the same state
+
+resources = {
+    "lake_store": LakeResource(root=str(settings.lake)),
+    "reference_data": ReferenceDataResource(),
+    "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
+    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+    "mlflow": mlflow_tracking_resource.configured(
+        {
+            "experiment_name": EXPERIMENT_NAME,
+            "mlflow_tracking_uri": settings.mlflow_tracking_uri,
+            "artifact_location": settings.mlflow_artifact_root,
+        }
+    ),
+    "bentoml": BentoResource(
+        project_root=str(PROJECT_ROOT),
+        bentoml_home=str(settings.bentoml_home),
+        state_dir=str(settings.serving_dir),
+        mlflow_tracking_uri=settings.mlflow_tracking_uri,
+    ),
+}
+
+defs = dg.Definitions(
+    assets=[*raw_assets, dbt_models, candidate, champion, bento, service, feature_profile],
+    resources=resources,
+    executor=dg.in_process_executor,
+)

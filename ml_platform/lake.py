@@ -1,0 +1,31 @@
+"""The Parquet lake: atomic, idempotent writes of one file per table slice."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+
+def table_dir(lake: Path, layer: str, table: str) -> Path:
+    return lake / layer / table
+
+
+def write_atomic(frame: pl.DataFrame, path: Path) -> Path:
+    """Write ``frame`` to ``path`` via a temp file in the same directory and a rename.
+
+    A reader sees the old file or the new one, never half of either; writing the same slice again
+    replaces it instead of adding a second copy.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        frame.write_parquet(tmp, compression="zstd", statistics=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,132 @@
+"""MLflow tracking and registry: log candidates, move aliases, load a served model.
+
+Registry stages are deprecated in MLflow; the platform uses aliases only (``challenger``,
+``champion``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import mlflow
+import mlflow.artifacts
+import mlflow.lightgbm
+import mlflow.models
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from ml_platform.features import FeatureContract
+from ml_platform.training import TrainedModel, TrainWindow
+
+log = logging.getLogger(__name__)
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+
+
+def ensure_experiment(name: str, artifact_location: str) -> str:
+    """Create the experiment with an explicit artifact root (else MLflow picks ./mlruns)."""
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return mlflow.create_experiment(name, artifact_location=artifact_location)
+
+
+@dataclass(frozen=True)
+class CandidateRecord:
+    run_id: str
+    version: str
+    model_uri: str
+
+
+def log_candidate(
+    model: TrainedModel, window: TrainWindow, model_name: str, data_hash: str, code_version: str
+) -> CandidateRecord:
+    """Log params, metrics, lineage and the model into the active run; register a new version."""
+    run = mlflow.active_run() or mlflow.start_run()
+    mlflow.log_params({k: v for k, v in model.params.items()})
+    mlflow.log_params({f"window.{k}": str(v) for k, v in window.__dict__.items()})
+    mlflow.log_metrics({f"holdout_{k}": v for k, v in model.metrics.items()})
+    mlflow.set_tags(
+        {
+            "model_spec": "lightgbm",
+            "data.feature_hash": data_hash,
+            "data.train_rows": str(model.train_rows),
+            "data.valid_rows": str(model.valid_rows),
+            "code_version": code_version,
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "feature_importance.json"
+        path.write_text(json.dumps(model.feature_importance, indent=2))
+        mlflow.log_artifact(str(path))
+    info = mlflow.lightgbm.log_model(
+        model.booster,
+        name="model",
+        registered_model_name=model_name,
+        metadata={"feature_contract": model.contract.to_dict(), "metrics": model.metrics},
+    )
+    version = str(info.registered_model_version)
+    MlflowClient().set_registered_model_alias(model_name, CHALLENGER, version)
+    log.info("registered %s version %s (run %s)", model_name, version, run.info.run_id)
+    return CandidateRecord(run_id=run.info.run_id, version=version, model_uri=f"models:/{model_name}/{version}")
+
+
+def alias_version(model_name: str, alias: str) -> str | None:
+    try:
+        return str(MlflowClient().get_model_version_by_alias(model_name, alias).version)
+    except MlflowException:
+        return None
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    MlflowClient().set_registered_model_alias(model_name, alias, version)
+
+
+def version_metrics(model_name: str, version: str) -> dict[str, float]:
+    client = MlflowClient()
+    run_id = client.get_model_version(model_name, version).run_id
+    return dict(client.get_run(run_id).data.metrics)
+
+
+@dataclass
+class LoadedModel:
+    booster: lgb.Booster
+    contract: FeatureContract
+    version: str
+    metadata: dict[str, Any]
+
+
+def load_model(model_name: str, alias: str = CHAMPION, version: str | None = None) -> LoadedModel:
+    """Load a registered LightGBM model from its text file plus the feature contract it was trained with."""
+    version = version or alias_version(model_name, alias)
+    if version is None:
+        raise LookupError(f"registered model {model_name!r} has no {alias!r} alias: train and promote first")
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}"))
+    metadata = mlflow.models.Model.load(local).metadata or {}
+    booster = lgb.Booster(model_file=str(local / "model.lgb"))
+    return LoadedModel(booster, FeatureContract.from_dict(metadata["feature_contract"]), version, metadata)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    version: str
+    previous: str | None
+    metrics: dict[str, float]
+
+
+def promote_challenger(model_name: str) -> Promotion:
+    """Point ``champion`` at the current ``challenger``; the gate runs before this (asset checks)."""
+    version = alias_version(model_name, CHALLENGER)
+    if version is None:
+        raise LookupError(f"registered model {model_name!r} has no challenger to promote")
+    previous = alias_version(model_name, CHAMPION)
+    set_alias(model_name, CHAMPION, version)
+    log.info("champion of %s: v%s (was %s)", model_name, version, previous)
+    return Promotion(version=version, previous=previous, metrics=version_metrics(model_name, version))

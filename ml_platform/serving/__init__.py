@@ -1,0 +1,1 @@
+"""Online serving: the BentoML service and the local deployer that runs it."""

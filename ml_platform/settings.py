@@ -1,0 +1,83 @@
+"""Where the platform keeps its state, and which environment it runs in.
+
+This is the one module that reads ``ML_PLATFORM_ENV`` and ``ML_PLATFORM_HOME``. Everything else asks
+:func:`get_settings` so that a laptop run and a cluster run differ in exactly one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+ENVIRONMENTS = ("local", "k8s")
+
+MODEL_NAME = "flight_delay"
+EXPERIMENT_NAME = "flight_delay"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved locations and switches for one environment."""
+
+    env: str
+    home: Path
+
+    @property
+    def lake(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def mlflow_tracking_uri(self) -> str:
+        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifact_root(self) -> str:
+        return (self.home / "mlflow" / "artifacts").as_uri()
+
+    @property
+    def bentoml_home(self) -> Path:
+        return self.home / "bentoml"
+
+    @property
+    def serving_dir(self) -> Path:
+        return self.home / "serving"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    def subprocess_env(self) -> dict[str, str]:
+        """Variables every child process (dbt, bentoml, mlflow ui) needs to find the same state."""
+        return {
+            "ML_PLATFORM_ENV": self.env,
+            "ML_PLATFORM_HOME": str(self.home),
+            "ML_PLATFORM_LAKE": str(self.lake),
+            "ML_PLATFORM_DUCKDB": str(self.duckdb_path),
+            "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "BENTOML_HOME": str(self.bentoml_home),
+            "BENTOML_DO_NOT_TRACK": "true",
+            "DO_NOT_TRACK": "true",
+        }
+
+    def export_env(self) -> None:
+        """Publish the locations to this process's environment (kept if already set)."""
+        for key, value in self.subprocess_env().items():
+            os.environ.setdefault(key, value)
+
+
+@cache
+def get_settings() -> Settings:
+    env = os.environ.get("ML_PLATFORM_ENV", "local")
+    if env not in ENVIRONMENTS:
+        raise ValueError(f"ML_PLATFORM_ENV={env!r} is not one of {ENVIRONMENTS}")
+    home = Path(os.environ.get("ML_PLATFORM_HOME") or PROJECT_ROOT / ".ml_platform").resolve()
+    return Settings(env=env, home=home)

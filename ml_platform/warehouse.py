@@ -1,0 +1,34 @@
+"""Read-only access to the DuckDB warehouse that dbt builds."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+FEATURES_TABLE = "features.flight_features"
+
+
+def read_features(duckdb_path: Path, start: date | None = None, end: date | None = None) -> pl.DataFrame:
+    """Feature rows with ``start <= flight_date <= end`` (either bound optional), in date order."""
+    if not Path(duckdb_path).exists():
+        raise FileNotFoundError(f"DuckDB warehouse not found at {duckdb_path}: materialize features first")
+    clauses, params = [], []
+    if start is not None:
+        clauses.append("flight_date >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("flight_date <= ?")
+        params.append(end)
+    where = f"where {' and '.join(clauses)}" if clauses else ""
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        query = f"select * from {FEATURES_TABLE} {where} order by flight_date, flight_id"
+        return con.sql(query, params=params).pl()
+
+
+def row_counts(duckdb_path: Path, relations: list[str]) -> dict[str, int]:
+    """``count(*)`` of each relation (``schema.table`` or a quoted dbt relation name)."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        return {rel: con.execute(f"select count(*) from {rel}").fetchone()[0] for rel in relations}

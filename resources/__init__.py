@@ -1,0 +1,1 @@
+"""Dagster resources: thin ConfigurableResource wrappers over the engine's state locations."""

