@@ -41,8 +41,10 @@ resources = {
     ),
 }
 
+assets = [*raw_assets, dbt_models, candidate, champion, bento, service, feature_profile]
+
 defs = dg.Definitions(
-    assets=[*raw_assets, dbt_models, candidate, champion, bento, service, feature_profile],
+    assets=assets,
     resources=resources,
     executor=dg.in_process_executor,
 )

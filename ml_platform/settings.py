@@ -25,6 +25,7 @@ class Settings:
 
     env: str
     home: Path
+    mlflow_tracking_uri: str
 
     @property
     def lake(self) -> Path:
@@ -33,10 +34,6 @@ class Settings:
     @property
     def duckdb_path(self) -> Path:
         return self.home / "warehouse.duckdb"
-
-    @property
-    def mlflow_tracking_uri(self) -> str:
-        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.home / 'mlflow' / 'mlflow.db'}"
 
     @property
     def mlflow_artifact_root(self) -> str:
@@ -69,9 +66,8 @@ class Settings:
         }
 
     def export_env(self) -> None:
-        """Publish the locations to this process's environment (kept if already set)."""
-        for key, value in self.subprocess_env().items():
-            os.environ.setdefault(key, value)
+        """Publish the locations to this process's environment, so libraries and children agree."""
+        os.environ.update(self.subprocess_env())
 
 
 @cache
@@ -80,4 +76,10 @@ def get_settings() -> Settings:
     if env not in ENVIRONMENTS:
         raise ValueError(f"ML_PLATFORM_ENV={env!r} is not one of {ENVIRONMENTS}")
     home = Path(os.environ.get("ML_PLATFORM_HOME") or PROJECT_ROOT / ".ml_platform").resolve()
-    return Settings(env=env, home=home)
+    if env == "local":
+        tracking_uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
+    else:
+        tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "")
+        if not tracking_uri:
+            raise ValueError("ML_PLATFORM_ENV=k8s needs MLFLOW_TRACKING_URI (the MLflow server's URL)")
+    return Settings(env=env, home=home, mlflow_tracking_uri=tracking_uri)

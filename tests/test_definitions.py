@@ -1,0 +1,39 @@
+"""The code location loads, validates, and has the graph a reviewer expects."""
+
+import dagster as dg
+
+from ml_platform.definitions import defs
+
+EXPECTED_ASSETS = {
+    "raw/flights", "raw/weather", "raw/planes", "raw/airlines", "raw/airports",
+    "staging/flights", "staging/weather", "staging/planes", "staging/airlines", "staging/airports",
+    "features/flight_features",
+    "models/candidate", "models/champion",
+    "serving/bento", "serving/service",
+    "monitoring/feature_profile",
+}
+
+
+def test_definitions_validate():
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_asset_graph_snapshot():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == EXPECTED_ASSETS
+    deps = {key.to_user_string(): {p.to_user_string() for p in graph.get(key).parent_keys}
+            for key in graph.get_all_asset_keys()}
+    assert deps["features/flight_features"] == {"staging/flights", "staging/weather", "staging/planes"}
+    assert deps["models/candidate"] == {"features/flight_features"}
+    assert deps["serving/service"] == {"serving/bento"}
+    assert graph.get(dg.AssetKey(["staging", "flights"])).group_name == "staging"
+
+
+def test_promotion_floor_is_a_blocking_check_and_dbt_tests_are_checks():
+    candidate = defs.resolve_assets_def(dg.AssetKey(["models", "candidate"]))
+    floor = {spec.name: spec for spec in candidate.check_specs}["holdout_auc_above_floor"]
+    assert floor.blocking
+    checks = defs.resolve_asset_graph().asset_check_keys
+    dbt_checks = {k.name for k in checks if k.asset_key == dg.AssetKey(["features", "flight_features"])}
+    assert {"unique_flight_features_flight_id", "not_null_flight_features_is_delayed"} <= dbt_checks
