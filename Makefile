@@ -35,7 +35,7 @@ test-fast: install  ## everything but the whole-loop tests
 	$(BIN)/pytest -m 'not slow'
 
 validate: install  ## dagster's own check that the code location loads
-	DAGSTER_HOME=$(CURDIR)/.ml_platform/dagster $(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/ml-platform validate
 
 dev: install  ## the Dagster UI on http://127.0.0.1:3000
 	$(BIN)/ml-platform dev

@@ -109,6 +109,12 @@ def dev(settings: Settings, port: int) -> int:
     return subprocess.call(args, env=_environment(settings), cwd=PROJECT_ROOT)
 
 
+def validate(settings: Settings) -> int:
+    """``dagster definitions validate`` on the workspace, with the platform's DAGSTER_HOME."""
+    args = [DAGSTER, "definitions", "validate", "-w", str(PROJECT_ROOT / "workspace.yaml")]
+    return subprocess.call(args, env=_environment(settings), cwd=PROJECT_ROOT)
+
+
 def mlflow_ui(settings: Settings, port: int) -> int:
     """Open MLflow's UI on the platform's tracking store."""
     mlflow = str(Path(sys.executable).parent / "mlflow")
@@ -126,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     pred = sub.add_parser("predict", help="ask the running service about one flight")
     pred.add_argument("--flight", help="JSON object with the feature contract's fields (default: a Dec 31 flight)")
     sub.add_parser("stop", help="stop the running service")
+    sub.add_parser("validate", help="dagster definitions validate on workspace.yaml")
     dev_parser = sub.add_parser("dev", help="open the Dagster UI on 127.0.0.1")
     dev_parser.add_argument("--port", type=int, default=3000)
     ui = sub.add_parser("mlflow-ui", help="open MLflow's UI on the platform's tracking store")
@@ -143,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stop":
         stop(settings)
         return 0
+    if args.command == "validate":
+        return validate(settings)
     if args.command == "dev":
         return dev(settings, args.port)
     return mlflow_ui(settings, args.port)
