@@ -17,3 +17,17 @@ def frame_table(frame: pl.DataFrame, max_rows: int = 30) -> dg.MetadataValue:
 
 def column_schema(frame: pl.DataFrame) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
+
+
+def records_table(records: list[dict], columns: list[str] | None = None) -> dg.MetadataValue:
+    """A markdown table of dict records (numbers to 4 places); empty-safe."""
+    if not records:
+        return dg.MetadataValue.md("_none yet_")
+    columns = columns or list(records[0])
+
+    def cell(value: object) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value if value is not None else "")
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in records]
+    return dg.MetadataValue.md("\n".join(lines))

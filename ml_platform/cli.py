@@ -30,12 +30,15 @@ def _environment(settings: Settings) -> dict[str, str]:
     return {**os.environ, **settings.subprocess_env(), "DAGSTER_HOME": str(settings.dagster_home)}
 
 
-def materialize(settings: Settings, selection: str = "*") -> int:
+def materialize(settings: Settings, selection: str = "*", partition: str | None = None) -> int:
     """Materialize ``selection`` with the dagster CLI, printing each step as it finishes."""
-    log_path = settings.home / "logs" / f"materialize-{int(time.time())}.log"
+    log_path = settings.home / "logs" / f"materialize-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     args = [DAGSTER, "asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", selection]
-    print(f"materializing '{selection}' through Dagster (full log: {log_path})", flush=True)
+    if partition:
+        args += ["--partition", partition]
+    label = f"'{selection}'" + (f" [{partition}]" if partition else "")
+    print(f"materializing {label} through Dagster (full log: {log_path})", flush=True)
     started = time.monotonic()
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(args, env=_environment(settings), cwd=PROJECT_ROOT,
@@ -89,12 +92,24 @@ def stop(settings: Settings) -> None:
     print(f"stopped {stopped.bento_tag} (pid {stopped.pid})" if stopped else "no service was running")
 
 
+def demo_stages() -> list[tuple[str, str | None]]:
+    """The runs that materialize the whole graph: data, one candidate per spec, then gate and serving."""
+    from ml_platform.specs import SPECS
+
+    return [
+        ("group:raw or group:staging or group:features", None),
+        *[('key:"models/candidate"', spec) for spec in sorted(SPECS)],
+        ('key:"models/champion" or group:serving or group:monitoring', None),
+    ]
+
+
 def demo(settings: Settings) -> int:
     """The whole loop: materialize every asset, ask the served model once, stop the service."""
     started = time.monotonic()
-    code = materialize(settings)
-    if code != 0:
-        return code
+    for selection, partition in demo_stages():
+        code = materialize(settings, selection, partition)
+        if code != 0:
+            return code
     try:
         predict(settings)
     finally:
@@ -107,6 +122,16 @@ def dev(settings: Settings, port: int) -> int:
     """Open the Dagster UI on 127.0.0.1 with this code location loaded."""
     args = [DAGSTER, "dev", "-m", DEFINITIONS_MODULE, "-h", "127.0.0.1", "-p", str(port)]
     return subprocess.call(args, env=_environment(settings), cwd=PROJECT_ROOT)
+
+
+def rollback(settings: Settings) -> None:
+    """Point the champion alias back at the previous promoted version, recorded in the history."""
+    from ml_platform import promotion
+    from ml_platform.settings import MODEL_NAME
+
+    settings.export_env()
+    event = promotion.rollback(MODEL_NAME, settings.promotion_history)
+    print(f"champion: v{event['previous']} -> v{event['version']} ({event['reason']})")
 
 
 def validate(settings: Settings) -> int:
@@ -129,9 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="materialize the whole graph, print one served prediction, stop the service")
     mat = sub.add_parser("materialize", help="materialize an asset selection through the dagster CLI")
     mat.add_argument("--select", default="*", help="Dagster asset selection (default: everything)")
+    mat.add_argument("--partition", help="partition key, e.g. a model spec for models/candidate")
     pred = sub.add_parser("predict", help="ask the running service about one flight")
     pred.add_argument("--flight", help="JSON object with the feature contract's fields (default: a Dec 31 flight)")
     sub.add_parser("stop", help="stop the running service")
+    sub.add_parser("rollback", help="point the MLflow champion alias back at the previous promoted version")
     sub.add_parser("validate", help="dagster definitions validate on workspace.yaml")
     dev_parser = sub.add_parser("dev", help="open the Dagster UI on 127.0.0.1")
     dev_parser.add_argument("--port", type=int, default=3000)
@@ -143,9 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         return demo(settings)
     if args.command == "materialize":
-        return materialize(settings, args.select)
+        return materialize(settings, args.select, args.partition)
     if args.command == "predict":
         predict(settings, json.loads(args.flight) if args.flight else None)
+        return 0
+    if args.command == "rollback":
+        rollback(settings)
         return 0
     if args.command == "stop":
         stop(settings)

@@ -13,8 +13,9 @@ from assets.models import candidate, champion
 from assets.monitoring import feature_profile
 from assets.raw import raw_assets
 from assets.serving import bento, service
-from ml_platform.settings import EXPERIMENT_NAME, PROJECT_ROOT, get_settings
+from ml_platform.settings import EXPERIMENT_NAME, MODEL_NAME, PROJECT_ROOT, get_settings
 from resources.mlflow import mlflow_tracking_resource
+from resources.registry import RegistryResource
 from resources.serving import BentoResource
 from resources.storage import LakeResource, ReferenceDataResource, WarehouseResource
 
@@ -33,6 +34,7 @@ resources = {
             "artifact_location": settings.mlflow_artifact_root,
         }
     ),
+    "registry": RegistryResource(model_name=MODEL_NAME, history_path=str(settings.promotion_history)),
     "bentoml": BentoResource(
         project_root=str(PROJECT_ROOT),
         bentoml_home=str(settings.bentoml_home),

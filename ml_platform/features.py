@@ -121,3 +121,8 @@ class FeatureContract:
 def request_for(row: dict[str, Any]) -> dict[str, Any]:
     """The contract's fields of one feature row: the body a client sends for that flight."""
     return {f.name: row[f.name] for f in FEATURES}
+
+
+def labels(frame: pl.DataFrame) -> np.ndarray:
+    """The label as 0/1 int8."""
+    return frame.get_column(LABEL).cast(pl.Int8).to_numpy()

@@ -21,7 +21,7 @@ class ScoredProfile:
 
 def score(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
     """The contract's features plus the model's probability, one row per flight."""
-    probabilities = model.booster.predict(model.contract.to_matrix(frame))
+    probabilities = model.predict_frame(frame)
     return frame.select(["flight_date", *model.contract.names]).with_columns(
         pl.Series(PREDICTION, probabilities, dtype=pl.Float64)
     )

@@ -6,22 +6,23 @@ Registry stages are deprecated in MLflow; the platform uses aliases only (``chal
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import mlflow
 import mlflow.artifacts
-import mlflow.lightgbm
 import mlflow.models
+import numpy as np
+import polars as pl
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from ml_platform import plots
 from ml_platform.features import FeatureContract
+from ml_platform.specs import SPECS, Predictor
 from ml_platform.training import TrainedModel, TrainWindow
 
 log = logging.getLogger(__name__)
@@ -45,37 +46,51 @@ class CandidateRecord:
     model_uri: str
 
 
+def candidate_alias(spec: str) -> str:
+    """Each spec's newest registered candidate; the gate picks the challenger among them."""
+    return f"candidate_{spec}"
+
+
 def log_candidate(
     model: TrainedModel, window: TrainWindow, model_name: str, data_hash: str, code_version: str
 ) -> CandidateRecord:
-    """Log params, metrics, lineage and the model into the active run; register a new version."""
+    """Log params, metrics, plots, lineage and the model into the active run; register a new version."""
     run = mlflow.active_run() or mlflow.start_run()
-    mlflow.log_params({k: v for k, v in model.params.items()})
+    mlflow.log_params({k: str(v) for k, v in model.params.items()})
     mlflow.log_params({f"window.{k}": str(v) for k, v in window.__dict__.items()})
     mlflow.log_metrics({f"holdout_{k}": v for k, v in model.metrics.items()})
     mlflow.set_tags(
         {
-            "model_spec": "lightgbm",
+            "model_spec": model.spec,
+            "data.feature_range": f"{window.train_start}..{window.valid_end}",
             "data.feature_hash": data_hash,
             "data.train_rows": str(model.train_rows),
             "data.valid_rows": str(model.valid_rows),
             "code_version": code_version,
         }
     )
+    title = f"{model.spec} holdout {window.valid_start}..{window.valid_end}"
+    _log_png(plots.calibration(model.valid_labels, model.valid_predictions, title), "calibration.png")
+    if model.feature_importance:
+        _log_png(plots.importance(model.feature_importance, model.spec), "feature_importance.png")
+        mlflow.log_dict(model.feature_importance, "feature_importance.json")
+    metadata = {"model_spec": model.spec, "feature_contract": model.contract.to_dict(), "metrics": model.metrics}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "feature_importance.json"
-        path.write_text(json.dumps(model.feature_importance, indent=2))
-        mlflow.log_artifact(str(path))
-    info = mlflow.lightgbm.log_model(
-        model.booster,
-        name="model",
-        registered_model_name=model_name,
-        metadata={"feature_contract": model.contract.to_dict(), "metrics": model.metrics},
-    )
-    version = str(info.registered_model_version)
-    MlflowClient().set_registered_model_alias(model_name, CHALLENGER, version)
-    log.info("registered %s version %s (run %s)", model_name, version, run.info.run_id)
+        SPECS[model.spec].save(model.predictor, Path(tmp) / "model", metadata)
+        mlflow.log_artifacts(str(Path(tmp) / "model"), "model")
+    registered = mlflow.register_model(f"runs:/{run.info.run_id}/model", model_name,
+                                       tags={"model_spec": model.spec, "data.feature_hash": data_hash})
+    version = str(registered.version)
+    set_alias(model_name, candidate_alias(model.spec), version)
+    log.info("registered %s v%s (%s, run %s)", model_name, version, model.spec, run.info.run_id)
     return CandidateRecord(run_id=run.info.run_id, version=version, model_uri=f"models:/{model_name}/{version}")
+
+
+def _log_png(png: bytes, name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(png)
+        mlflow.log_artifact(str(path), "plots")
 
 
 def alias_version(model_name: str, alias: str) -> str | None:
@@ -97,36 +112,25 @@ def version_metrics(model_name: str, version: str) -> dict[str, float]:
 
 @dataclass
 class LoadedModel:
-    booster: lgb.Booster
+    predictor: Predictor
     contract: FeatureContract
     version: str
     metadata: dict[str, Any]
 
+    @property
+    def spec(self) -> str:
+        return self.metadata["model_spec"]
+
+    def predict_frame(self, frame: pl.DataFrame) -> np.ndarray:
+        return self.predictor.predict(self.contract.to_matrix(frame))
+
 
 def load_model(model_name: str, alias: str = CHAMPION, version: str | None = None) -> LoadedModel:
-    """Load a registered LightGBM model from its text file plus the feature contract it was trained with."""
+    """Load a registered model of any spec plus the feature contract it was trained with."""
     version = version or alias_version(model_name, alias)
     if version is None:
         raise LookupError(f"registered model {model_name!r} has no {alias!r} alias: train and promote first")
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}"))
     metadata = mlflow.models.Model.load(local).metadata or {}
-    booster = lgb.Booster(model_file=str(local / "model.lgb"))
-    return LoadedModel(booster, FeatureContract.from_dict(metadata["feature_contract"]), version, metadata)
-
-
-@dataclass(frozen=True)
-class Promotion:
-    version: str
-    previous: str | None
-    metrics: dict[str, float]
-
-
-def promote_challenger(model_name: str) -> Promotion:
-    """Point ``champion`` at the current ``challenger``; the gate runs before this (asset checks)."""
-    version = alias_version(model_name, CHALLENGER)
-    if version is None:
-        raise LookupError(f"registered model {model_name!r} has no challenger to promote")
-    previous = alias_version(model_name, CHAMPION)
-    set_alias(model_name, CHAMPION, version)
-    log.info("champion of %s: v%s (was %s)", model_name, version, previous)
-    return Promotion(version=version, previous=previous, metrics=version_metrics(model_name, version))
+    predictor = SPECS[metadata["model_spec"]].load(local)
+    return LoadedModel(predictor, FeatureContract.from_dict(metadata["feature_contract"]), version, metadata)

@@ -40,6 +40,10 @@ class Settings:
         return (self.home / "mlflow" / "artifacts").as_uri()
 
     @property
+    def promotion_history(self) -> Path:
+        return self.home / "registry" / "promotions.jsonl"
+
+    @property
     def bentoml_home(self) -> Path:
         return self.home / "bentoml"
 

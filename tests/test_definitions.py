@@ -3,6 +3,7 @@
 import dagster as dg
 
 from ml_platform.definitions import defs
+from ml_platform.specs import SPECS
 
 EXPECTED_ASSETS = {
     "raw/flights", "raw/weather", "raw/planes", "raw/airlines", "raw/airports",
@@ -30,10 +31,15 @@ def test_asset_graph_snapshot():
     assert graph.get(dg.AssetKey(["staging", "flights"])).group_name == "staging"
 
 
-def test_promotion_floor_is_a_blocking_check_and_dbt_tests_are_checks():
-    candidate = defs.resolve_assets_def(dg.AssetKey(["models", "candidate"]))
-    floor = {spec.name: spec for spec in candidate.check_specs}["holdout_auc_above_floor"]
-    assert floor.blocking
+def test_promotion_gate_is_a_blocking_check_and_dbt_tests_are_checks():
+    champion = defs.resolve_assets_def(dg.AssetKey(["models", "champion"]))
+    gate = {spec.name: spec for spec in champion.check_specs}["promotion_gate"]
+    assert gate.blocking
     checks = defs.resolve_asset_graph().asset_check_keys
     dbt_checks = {k.name for k in checks if k.asset_key == dg.AssetKey(["features", "flight_features"])}
     assert {"unique_flight_features_flight_id", "not_null_flight_features_is_delayed"} <= dbt_checks
+
+
+def test_candidates_are_partitioned_by_model_spec():
+    candidate = defs.resolve_assets_def(dg.AssetKey(["models", "candidate"]))
+    assert set(candidate.partitions_def.get_partition_keys()) == set(SPECS) >= {"lightgbm", "torch_mlp"}

@@ -22,7 +22,7 @@ class FlightDelay:
 
     def _score(self, flights: list[Flight]) -> list[Prediction]:
         rows = np.array([self.model.contract.encode_row(f.model_dump()) for f in flights], dtype=np.float32)
-        probabilities = self.model.booster.predict(rows)
+        probabilities = self.model.predictor.predict(rows)
         return [
             Prediction(probability=float(p), model_name=MODEL_NAME, model_version=self.model.version)
             for p in probabilities

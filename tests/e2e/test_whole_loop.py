@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from ml_platform import registry, warehouse
+from ml_platform.cli import demo_stages
 from ml_platform.features import request_for
 from ml_platform.serving import deploy
 from ml_platform.settings import MODEL_NAME, get_settings
+from ml_platform.specs import SPECS
 from resources.storage import ReferenceDataResource
 
 pytestmark = pytest.mark.slow
@@ -21,26 +23,49 @@ def loop():
     from ml_platform.definitions import assets, resources
 
     settings = get_settings()
+    instance = dg.DagsterInstance.ephemeral()
+    stages = []
     try:
-        result = dg.materialize(
-            assets,
-            resources={**resources, "reference_data": ReferenceDataResource(sample_every=10)},
-            instance=dg.DagsterInstance.ephemeral(),
-        )
-        yield result, settings
+        for selection, partition in demo_stages():  # the same runs `make demo` launches
+            stages.append(dg.materialize(
+                assets,
+                selection=selection,
+                partition_key=partition,
+                resources={**resources, "reference_data": ReferenceDataResource(sample_every=10)},
+                instance=instance,
+                raise_on_error=False,
+            ))
+        yield Stages(stages), settings
     finally:
         deploy.stop(settings.serving_dir)
 
 
+class Stages:
+    """The results of several runs, read like one."""
+
+    def __init__(self, results):
+        self.results = results
+        self.success = all(r.success for r in results)
+
+    def get_asset_materialization_events(self):
+        return [e for r in self.results for e in r.get_asset_materialization_events()]
+
+    def get_asset_check_evaluations(self):
+        return [e for r in self.results for e in r.get_asset_check_evaluations()]
+
+
 def _metadata(result, *path):
-    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(list(path))]
-    return event.materialization.metadata
+    events = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(list(path))]
+    return events[-1].materialization.metadata
 
 
 def test_every_asset_materialized_and_every_check_passed(loop):
     result, _ = loop
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    candidates = [e.partition for e in result.get_asset_materialization_events()
+                  if e.asset_key == dg.AssetKey(["models", "candidate"])]
+    assert sorted(candidates) == sorted(SPECS)
     assert {"raw/flights", "features/flight_features", "models/candidate", "models/champion",
             "serving/bento", "serving/service", "monitoring/feature_profile"} <= materialized
     evaluations = result.get_asset_check_evaluations()
@@ -54,7 +79,7 @@ def test_served_prediction_equals_the_offline_one(loop):
     assert record is not None and deploy.is_alive(record.pid)
     frame = warehouse.read_features(settings.duckdb_path, date(2013, 12, 30), date(2013, 12, 31)).head(5)
     model = registry.load_model(MODEL_NAME)
-    offline = model.booster.predict(model.contract.to_matrix(frame))
+    offline = model.predict_frame(frame)
     online = []
     for row in frame.iter_rows(named=True):
         response = httpx.post(record.predict_url, json={"flight": request_for(row)}, timeout=10)
@@ -81,6 +106,8 @@ def test_profile_and_model_metadata_reach_the_ui(loop):
     result, settings = loop
     candidate = _metadata(result, "models", "candidate")
     assert 0.6 <= candidate["holdout_auc"].value <= 1.0
+    champion = _metadata(result, "models", "champion")
+    assert champion["decision"].value == "promoted" and "floor" in champion["reason"].value
     profile = _metadata(result, "monitoring", "feature_profile")
     assert profile["dagster/row_count"].value > 1000
     assert (settings.lake / "monitoring" / "feature_profile").is_dir()

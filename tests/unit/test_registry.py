@@ -3,10 +3,12 @@
 import mlflow
 import numpy as np
 import pytest
+import torch
 
 from ml_platform import registry
-from ml_platform.training import train_lightgbm
-from tests.unit.test_training import WINDOW
+from ml_platform.specs import SPECS
+from ml_platform.training import fit_candidate
+from tests.unit.test_training import QUICK, WINDOW
 
 
 @pytest.fixture()
@@ -24,7 +26,14 @@ def tracking(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def trained(feature_frame):
     train, valid = WINDOW.split(feature_frame)
-    return train_lightgbm(train, valid, params={"max_rounds": 50}), valid
+    models = {spec: fit_candidate(SPECS[spec], train, valid, params=QUICK[spec]) for spec in SPECS}
+    return models, valid
+
+
+def log(model, name="unit_model"):
+    record = registry.log_candidate(model, WINDOW, name, data_hash="abc", code_version="test")
+    mlflow.end_run()
+    return record
 
 
 def test_experiment_artifacts_go_where_the_platform_says(tracking):
@@ -33,30 +42,27 @@ def test_experiment_artifacts_go_where_the_platform_says(tracking):
     assert registry.ensure_experiment("unit", "file:///elsewhere") == experiment.experiment_id
 
 
-def test_candidate_registers_a_version_and_loads_back_identically(tracking, trained):
-    model, valid = trained
-    record = registry.log_candidate(model, WINDOW, "unit_model", data_hash="abc", code_version="test")
-    mlflow.end_run()
-    assert registry.alias_version("unit_model", registry.CHALLENGER) == record.version
+@pytest.mark.parametrize("spec", sorted(SPECS))
+def test_every_spec_round_trips_through_the_registry(tracking, trained, spec):
+    models, valid = trained
+    record = log(models[spec])
+    assert registry.alias_version("unit_model", registry.candidate_alias(spec)) == record.version
     assert registry.alias_version("unit_model", registry.CHAMPION) is None
     loaded = registry.load_model("unit_model", version=record.version)
-    np.testing.assert_allclose(loaded.booster.predict(loaded.contract.to_matrix(valid)),
-                               model.valid_predictions, rtol=1e-6)
+    assert loaded.spec == spec
+    np.testing.assert_allclose(loaded.predict_frame(valid), models[spec].valid_predictions, rtol=1e-5)
     run = mlflow.get_run(record.run_id)
     assert run.data.tags["data.feature_hash"] == "abc"
-    assert run.data.metrics["holdout_auc"] == pytest.approx(model.metrics["auc"])
+    assert run.data.metrics["holdout_auc"] == pytest.approx(models[spec].metrics["auc"])
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(record.run_id, "plots")}
+    assert "plots/calibration.png" in artifacts
 
 
-def test_promotion_moves_champion_and_remembers_the_previous(tracking, trained):
-    model, _ = trained
-    first = registry.log_candidate(model, WINDOW, "unit_model", "h1", "test")
-    mlflow.end_run()
-    assert registry.promote_challenger("unit_model").previous is None
-    second = registry.log_candidate(model, WINDOW, "unit_model", "h2", "test")
-    mlflow.end_run()
-    promotion = registry.promote_challenger("unit_model")
-    assert (promotion.version, promotion.previous) == (second.version, first.version)
-    assert registry.load_model("unit_model").version == second.version
+def test_torch_weights_are_a_plain_state_dict(tracking, trained):
+    record = log(trained[0]["torch_mlp"])
+    local = mlflow.artifacts.download_artifacts(f"models:/unit_model/{record.version}")
+    state = torch.load(f"{local}/model.pt", weights_only=True)  # refuses anything but tensors & containers
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
 
 
 def test_loading_without_champion_says_what_to_do(tracking):

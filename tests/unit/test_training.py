@@ -3,14 +3,21 @@ from datetime import date
 import numpy as np
 import pytest
 
-from ml_platform.training import TrainWindow, train_lightgbm
+from ml_platform.specs import SPECS
+from ml_platform.training import TrainWindow, fit_candidate
 
 WINDOW = TrainWindow(date(2013, 1, 1), date(2013, 3, 31), date(2013, 4, 1), date(2013, 4, 30))
+QUICK = {"lightgbm": {"max_rounds": 200}, "torch_mlp": {"max_epochs": 4}}
 
 
 def test_window_must_be_time_ordered():
     with pytest.raises(ValueError, match="time-ordered"):
         TrainWindow(date(2013, 1, 1), date(2013, 5, 1), date(2013, 4, 1), date(2013, 6, 1))
+
+
+def test_trailing_window_ends_at_as_of_and_validates_after():
+    window = TrainWindow.trailing(date(2013, 9, 30), train_days=273, valid_days=92)
+    assert window == TrainWindow()
 
 
 def test_split_is_strictly_before_and_after(feature_frame):
@@ -24,11 +31,16 @@ def test_empty_window_is_named(feature_frame):
         late.split(feature_frame)
 
 
-def test_learns_the_signal_and_is_reproducible(feature_frame):
+@pytest.mark.parametrize("spec", sorted(SPECS))
+def test_every_spec_learns_the_signal_reproducibly_on_cpu(feature_frame, spec):
     train, valid = WINDOW.split(feature_frame)
-    first = train_lightgbm(train, valid, params={"max_rounds": 200})
-    second = train_lightgbm(train, valid, params={"max_rounds": 200})
+    first = fit_candidate(SPECS[spec], train, valid, params=QUICK[spec])
+    second = fit_candidate(SPECS[spec], train, valid, params=QUICK[spec])
     assert first.metrics["auc"] > 0.75
     np.testing.assert_array_equal(first.valid_predictions, second.valid_predictions)
-    top_two = list(first.feature_importance)[:2]
-    assert set(top_two) == {"sched_dep_hour", "carrier"}
+
+
+def test_lightgbm_importance_finds_the_planted_features(feature_frame):
+    train, valid = WINDOW.split(feature_frame)
+    model = fit_candidate(SPECS["lightgbm"], train, valid, params=QUICK["lightgbm"])
+    assert set(list(model.feature_importance)[:2]) == {"sched_dep_hour", "carrier"}
