@@ -10,6 +10,7 @@ from assets.metadata import metrics_table, records_table
 from ml_platform import candidates, promotion
 from ml_platform.specs import SPECS
 from ml_platform.training import TrainWindow
+from resources.k8s import partition_k8s_config_tags
 from resources.registry import RegistryResource
 from resources.storage import WarehouseResource
 
@@ -38,6 +39,7 @@ class CandidateConfig(dg.Config):
     partitions_def=spec_partitions,
     group_name="models",
     kinds={"mlflow", *{kind for spec in SPECS.values() for kind in spec.kinds}},
+    op_tags=partition_k8s_config_tags({name: spec.k8s_config for name, spec in SPECS.items()}),
 )
 def candidate(
     context: dg.AssetExecutionContext,

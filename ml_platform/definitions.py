@@ -14,6 +14,7 @@ from assets.monitoring import feature_profile
 from assets.raw import raw_assets
 from assets.serving import bento, service
 from ml_platform.settings import EXPERIMENT_NAME, MODEL_NAME, PROJECT_ROOT, get_settings
+from resources.k8s import partition_aware_k8s_job_executor
 from resources.mlflow import mlflow_tracking_resource
 from resources.registry import RegistryResource
 from resources.serving import BentoResource
@@ -48,5 +49,6 @@ assets = [*raw_assets, dbt_models, candidate, champion, bento, service, feature_
 defs = dg.Definitions(
     assets=assets,
     resources=resources,
-    executor=dg.in_process_executor,
+    # local: one process, no servers; k8s: a pod per step, sized by its asset and partition
+    executor=partition_aware_k8s_job_executor if settings.env == "k8s" else dg.in_process_executor,
 )

@@ -1,0 +1,78 @@
+"""The torch candidate's step pod asks for a GPU however its run was started.
+
+Runs started by a person, a backfill, a sensor or auto-materialization carry different tags, and
+none of them carries the asset's `dagster-k8s/config` at run level (dagster #26720, #22865). Each
+does carry `dagster/partition`; the Kubernetes Job for the training step is built here with
+dagster-k8s's own functions from the run's tags and the asset's op tags, as the platform's executor
+does, and validated against the Kubernetes schema.
+"""
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import kubernetes
+import kubernetes_validate
+import pytest
+from dagster_k8s.job import DagsterK8sJobConfig, construct_dagster_k8s_job
+
+from ml_platform.definitions import defs
+from resources.k8s import step_k8s_config
+
+CANDIDATE = dg.AssetKey(["models", "candidate"])
+
+RUN_ORIGINS = {  # the tags Dagster puts on a run, by who started it (besides the partition)
+    "manual": {},
+    "backfill": {"dagster/backfill": "abcdefgh"},
+    "sensor": {"dagster/sensor_name": "drift_sensor"},
+    "auto_materialize": {"dagster/auto_materialize": "true", "dagster/from_automation_condition": "true"},
+}
+
+
+def step_job(run: dg.DagsterRun) -> dict:
+    op_tags = defs.resolve_assets_def(CANDIDATE).op.tags
+    config = step_k8s_config({**run.tags, **op_tags}, run.tags)
+    job = construct_dagster_k8s_job(
+        job_config=DagsterK8sJobConfig(job_image="ml-platform:test", dagster_home="/opt/dagster/home",
+                                       image_pull_policy="IfNotPresent"),
+        args=["dagster", "api", "execute_step"],
+        job_name=f"dagster-step-{run.run_id[:8]}",
+        pod_name=f"dagster-step-{run.run_id[:8]}",
+        component="step_worker",
+        user_defined_k8s_config=config,
+    )
+    return kubernetes.client.ApiClient().sanitize_for_serialization(job)
+
+
+@pytest.fixture(scope="module")
+def instance():
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+@pytest.mark.parametrize("origin", sorted(RUN_ORIGINS))
+@pytest.mark.parametrize("spec", ["torch_mlp", "lightgbm"])
+def test_training_step_job_has_the_gpu_of_its_spec(instance, origin, spec):
+    job_def = defs.resolve_implicit_job_def_def_for_assets([CANDIDATE])
+    run = instance.create_run_for_job(job_def=job_def, tags={**RUN_ORIGINS[origin], "dagster/partition": spec},
+                                      asset_selection=frozenset({CANDIDATE}))
+    assert "dagster-k8s/config" not in run.tags  # the run itself does not carry it: the reported bug
+    job = step_job(run)
+    kubernetes_validate.validate(job, "1.36.0", strict=True)
+    pod = job["spec"]["template"]["spec"]
+    resources = pod["containers"][0].get("resources", {})
+    if spec == "torch_mlp":
+        assert resources["limits"]["nvidia.com/gpu"] == "1"
+        assert resources["requests"]["nvidia.com/gpu"] == "1"
+        assert pod["nodeSelector"] == {"ml-platform/pool": "gpu"}
+        assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+    else:
+        assert "nvidia.com/gpu" not in str(resources) and "nodeSelector" not in pod
+
+
+def test_k8s_environment_swaps_in_the_partition_aware_executor():
+    env = {**os.environ, "ML_PLATFORM_ENV": "k8s", "MLFLOW_TRACKING_URI": "http://mlflow.ml-platform:5000"}
+    code = "from ml_platform.definitions import defs; print(defs.executor.name)"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "k8s_partition_aware"
