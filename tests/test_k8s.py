@@ -76,3 +76,22 @@ def test_k8s_environment_swaps_in_the_partition_aware_executor():
     code = "from ml_platform.definitions import defs; print(defs.executor.name)"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "k8s_partition_aware"
+
+
+def test_shipped_executor_run_config_fits_the_executor_schema():
+    import yaml
+
+    from ml_platform.settings import PROJECT_ROOT
+    from resources.k8s import partition_aware_k8s_job_executor
+
+    @dg.asset
+    def probe() -> None: ...
+
+    job = dg.Definitions(
+        assets=[probe], jobs=[dg.define_asset_job("k8s_probe", executor_def=partition_aware_k8s_job_executor)]
+    ).resolve_job_def("k8s_probe")
+    config = yaml.safe_load((PROJECT_ROOT / "deploy" / "k8s" / "executor.yaml").read_text())
+    dg.validate_run_config(job, config)  # raises DagsterInvalidConfigError naming the bad key
+    config["execution"]["config"]["max_concurent"] = 4
+    with pytest.raises(dg.DagsterInvalidConfigError, match="max_concurent"):
+        dg.validate_run_config(job, config)
