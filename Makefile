@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export BENTOML_DO_NOT_TRACK := true
 export DO_NOT_TRACK := true
 
-.PHONY: install demo test test-fast dev mlflow-ui bench validate clean
+.PHONY: install browser demo test test-fast dev mlflow-ui bench validate clean
 
 install: $(STAMP) $(MANIFEST)
 
@@ -28,7 +28,11 @@ $(MANIFEST): $(STAMP) $(DBT_SRC)
 demo: install  ## the whole loop on embedded defaults; prints a prediction from the served model
 	$(BIN)/ml-platform demo
 
-test: install  ## the whole suite, slow whole-loop tests included
+# the UI test drives Debian's chromium (Playwright's own browser download is not used)
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+test: install browser  ## the whole suite, slow whole-loop and browser tests included
 	$(BIN)/pytest
 
 test-fast: install  ## everything but the whole-loop tests

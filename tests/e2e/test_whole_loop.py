@@ -23,7 +23,8 @@ def loop():
     from ml_platform.definitions import assets, resources
 
     settings = get_settings()
-    instance = dg.DagsterInstance.ephemeral()
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    instance = dg.DagsterInstance.local_temp(tempdir=str(settings.dagster_home))  # the UI test reads it
     stages = []
     try:
         for selection, partition in demo_stages():  # the same runs `make demo` launches
