@@ -55,3 +55,32 @@ def summary(view: DatasetProfileView) -> pl.DataFrame:
     frame = view.to_pandas().reset_index(names="column")
     keep = ["column", *[c for c in SUMMARY_COLUMNS if c in frame.columns]]
     return pl.from_pandas(frame[keep]).rename(SUMMARY_COLUMNS)
+
+
+def drift_scores(target: DatasetProfileView, reference: DatasetProfileView, columns: list[str]) -> dict[str, dict]:
+    """Per-column drift as an effect size in [0, 1], comparable across days of any size.
+
+    Numeric columns: the Kolmogorov-Smirnov statistic D from the two KLL sketches. Categorical
+    columns: total variation distance between the frequent-item distributions. p-values are not
+    used: on tens of thousands of rows every difference is "significant".
+    """
+    from whylogs.viz.drift.column_drift_algorithms import KS
+    from whylogs.viz.utils.frequent_items_calculations import get_frequent_stats
+
+    scores: dict[str, dict] = {}
+    for name in columns:
+        t_col, r_col = target.get_column(name), reference.get_column(name)
+        if t_col is None or r_col is None:
+            raise KeyError(f"column {name!r} is missing from a profile")
+        ks = KS().calculate(r_col, t_col)
+        if ks is not None and ks.statistic is not None:
+            scores[name] = {"algorithm": "ks", "score": float(ks.statistic)}
+            continue
+        t_freq, r_freq = get_frequent_stats(t_col, config=None), get_frequent_stats(r_col, config=None)
+        if not t_freq or not r_freq:
+            continue
+        t_share = {i["value"]: i["estimate"] / t_freq["total_count"] for i in t_freq["frequent_items"]}
+        r_share = {i["value"]: i["estimate"] / r_freq["total_count"] for i in r_freq["frequent_items"]}
+        tvd = 0.5 * sum(abs(t_share.get(k, 0.0) - r_share.get(k, 0.0)) for k in t_share.keys() | r_share.keys())
+        scores[name] = {"algorithm": "total_variation", "score": float(min(tvd, 1.0))}
+    return scores

@@ -12,3 +12,18 @@ def test_profile_round_trips_and_summarises(feature_frame, tmp_path):
     assert row["count"] == 1000
     assert abs(row["mean"] - frame["temp"].mean()) < 1e-6
     assert [p.name for p in tmp_path.iterdir()] == ["p.bin"]
+
+
+def test_drift_scores_see_a_shift_and_not_a_resample(feature_frame):
+    import polars as pl
+
+    columns = ["temp", "carrier"]
+    reference = profiling.profile(feature_frame.select(columns).head(3000))
+    resample = profiling.profile(feature_frame.select(columns).tail(3000))
+    shifted = profiling.profile(feature_frame.select(columns).tail(3000).with_columns(
+        pl.col("temp") + 40, pl.lit("ZZ").alias("carrier")))
+    calm = profiling.drift_scores(resample, reference, columns)
+    moved = profiling.drift_scores(shifted, reference, columns)
+    assert calm["temp"]["algorithm"] == "ks" and calm["carrier"]["algorithm"] == "total_variation"
+    assert calm["temp"]["score"] < 0.1 and calm["carrier"]["score"] < 0.1
+    assert moved["temp"]["score"] > 0.5 and moved["carrier"]["score"] > 0.9
