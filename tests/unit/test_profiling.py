@@ -21,7 +21,7 @@ def test_drift_scores_see_a_shift_and_not_a_resample(feature_frame):
     reference = profiling.profile(feature_frame.select(columns).head(3000))
     resample = profiling.profile(feature_frame.select(columns).tail(3000))
     shifted = profiling.profile(feature_frame.select(columns).tail(3000).with_columns(
-        pl.col("temp") + 40, pl.lit("ZZ").alias("carrier")))
+        pl.col("temp") + 120, pl.lit("ZZ").alias("carrier")))
     calm = profiling.drift_scores(resample, reference, columns)
     moved = profiling.drift_scores(shifted, reference, columns)
     assert calm["temp"]["algorithm"] == "ks" and calm["carrier"]["algorithm"] == "total_variation"
