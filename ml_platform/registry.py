@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,6 +114,27 @@ def load_model(model_name: str, alias: str = CHAMPION, version: str | None = Non
     metadata = mlflow.models.Model.load(local).metadata or {}
     booster = lgb.Booster(model_file=str(local / "model.lgb"))
     return LoadedModel(booster, FeatureContract.from_dict(metadata["feature_contract"]), version, metadata)
+
+
+def export_model(model_name: str, version: str, dest: Path) -> Path:
+    """Write one version's model file and feature contract to ``dest/<version>`` for the service.
+
+    The serving workers load this directory with LightGBM alone (:mod:`ml_platform.serving.scoring`),
+    so they never import MLflow; an existing export is reused (versions are immutable).
+    """
+    target = Path(dest) / version
+    if (target / "contract.json").exists():
+        return target
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}"))
+    metadata = mlflow.models.Model.load(local).metadata or {}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{version}-"))
+    shutil.copy(local / "model.lgb", staging / "model.lgb")
+    (staging / "contract.json").write_text(json.dumps(metadata["feature_contract"]))
+    (staging / "model.json").write_text(json.dumps({"name": model_name, "version": version}))
+    os.replace(staging, target)
+    log.info("exported %s v%s to %s", model_name, version, target)
+    return target
 
 
 @dataclass(frozen=True)
