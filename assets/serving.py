@@ -6,6 +6,7 @@ import dagster as dg
 
 from ml_platform import registry
 from ml_platform.features import request_for
+from ml_platform.serving.deploy import DeploymentError
 from ml_platform.settings import MODEL_NAME
 from resources.serving import BentoResource
 from resources.storage import WarehouseResource
@@ -31,12 +32,16 @@ def service(
     if version is None:
         raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
     smoke = request_for(warehouse.read_features(SMOKE_DAY, SMOKE_DAY).row(0, named=True))
-    deployment, answer = bentoml.deploy(bento_tag, version, smoke)
+    try:
+        deployment, answer = bentoml.deploy(bento_tag, version, smoke)
+    except DeploymentError as exc:
+        raise dg.Failure(description=f"v{version} was not deployed; the previous version still serves: {exc}",
+                         metadata={"bento_tag": bento_tag, "model_version": version}) from exc
     context.log.info(f"serving v{version} at {deployment.url}: smoke P(delay)={answer['probability']:.3f}")
     return dg.MaterializeResult(
         metadata={
             "endpoint": dg.MetadataValue.url(deployment.predict_url),
-            "docs": dg.MetadataValue.url(deployment.url),
+            "version_url": dg.MetadataValue.url(deployment.url),
             "bento_tag": bento_tag,
             "model_version": version,
             "pid": deployment.pid,
