@@ -74,24 +74,25 @@ class Upstream:
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = field(default_factory=list)
 
     async def exchange(self, request: bytes) -> tuple[bytes, bytes]:
-        """Send one request; retry once on a fresh connection if a pooled one was already closed."""
-        for attempt in range(2):
-            pooled = bool(self.idle)
-            reader, writer = self.idle.pop() if pooled else await asyncio.open_connection(self.host, self.port)
-            try:
-                writer.write(request)
-                head, body = await _read_message(reader)
-            except (OSError, asyncio.IncompleteReadError):
-                writer.close()
-                if pooled and attempt == 0:
-                    continue
+        """Send one request; if a pooled connection was already closed, drop the pool and retry fresh."""
+        pooled = bool(self.idle)
+        reader, writer = self.idle.pop() if pooled else await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(request)
+            head, body = await _read_message(reader)
+        except (OSError, asyncio.IncompleteReadError):
+            writer.close()
+            if not pooled:
                 raise
-            if _keeps_alive(head):
-                self.idle.append((reader, writer))
-            else:
-                writer.close()
-            return head, body
-        raise AssertionError("unreachable")
+            self.close()  # its siblings were opened to the same process: likely closed too
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+            writer.write(request)
+            head, body = await _read_message(reader)
+        if _keeps_alive(head):
+            self.idle.append((reader, writer))
+        else:
+            writer.close()
+        return head, body
 
     def close(self) -> None:
         for _, writer in self.idle:
