@@ -1,15 +1,18 @@
-"""serving/*: the bento built from the code, and the service running it on 127.0.0.1."""
+"""serving/*: the bento, the service running it on 127.0.0.1, its Kubernetes manifests, batch scores."""
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 
 from ml_platform import registry
 from ml_platform.features import request_for
+from ml_platform.serving import batch, k8s
 from ml_platform.serving.deploy import DeploymentError
+from ml_platform.serving.scoring import ServedModel
 from ml_platform.settings import MODEL_NAME
 from resources.serving import BentoResource
-from resources.storage import WarehouseResource
+from resources.storage import LakeResource, WarehouseResource
 
 SMOKE_DAY = date(2013, 12, 31)
 
@@ -47,5 +50,64 @@ def service(
             "pid": deployment.pid,
             "smoke_probability": answer["probability"],
             "log": dg.MetadataValue.path(deployment.log_path),
+        }
+    )
+
+
+@dg.asset(key=["serving", "k8s_manifests"], ins={"bento_tag": dg.AssetIn(["serving", "bento"])},
+          group_name="serving", kinds={"kubernetes", "bentoml"})
+def k8s_manifests(context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoResource) -> dg.MaterializeResult:
+    """Deployment, Service, HPA and PodDisruptionBudget for the bento's image, plus a canary for the challenger."""
+    champion = registry.alias_version(MODEL_NAME, registry.CHAMPION)
+    if champion is None:
+        raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
+    challenger = registry.alias_version(MODEL_NAME, registry.CHALLENGER)
+    canary = challenger if challenger != champion else None
+    path, objects = k8s.write_manifests(Path(bentoml.state_dir) / "k8s", bento_tag, champion, canary)
+    context.log.info(f"wrote {len(objects)} manifests to {path}")
+    table = "\n".join(["| kind | name |", "|---|---|"]
+                      + [f"| {o['kind']} | {o['metadata']['name']} |" for o in objects])
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "objects": dg.MetadataValue.md(table),
+            "image": k8s.image_for(bento_tag, k8s.K8sSettings().image_registry),
+            "champion_version": champion,
+            "canary_version": canary or "none",
+        }
+    )
+
+
+class BatchWindowConfig(dg.Config):
+    """The days to score (inclusive); the features table is not partitioned by day yet."""
+
+    start: str = SMOKE_DAY.isoformat()
+    end: str = SMOKE_DAY.isoformat()
+
+
+@dg.asset(key=["serving", "batch_predictions"], deps=[["features", "flight_features"], ["models", "champion"]],
+          group_name="serving", kinds={"polars", "lightgbm"})
+def batch_predictions(
+    context: dg.AssetExecutionContext,
+    config: BatchWindowConfig,
+    warehouse: WarehouseResource,
+    lake_store: LakeResource,
+    bentoml: BentoResource,
+) -> dg.MaterializeResult:
+    """P(delay) from the champion for every flight in a window of days, as Parquet in the lake."""
+    version = registry.alias_version(MODEL_NAME, registry.CHAMPION)
+    if version is None:
+        raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
+    start, end = date.fromisoformat(config.start), date.fromisoformat(config.end)
+    model = ServedModel.load(registry.export_model(MODEL_NAME, version, Path(bentoml.state_dir) / "models"))
+    result = batch.score_to_lake(model, warehouse.read_features(start, end), lake_store.path, start, end)
+    context.log.info(f"scored {result.rows} flights with v{version} at {result.rows_per_s:,.0f} rows/s")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(result.path)),
+            "dagster/row_count": result.rows,
+            "rows_per_s": round(result.rows_per_s),
+            "model_version": version,
+            "window": f"{start}..{end}",
         }
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -68,10 +69,10 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def _connection(port: int, requests: itertools.cycle, result: LoadResult, stop_at: float,
-                      budget: list[int], interval_s: float | None) -> None:
+                      budget: list[int], interval_s: float | None, until: threading.Event | None) -> None:
     reader = writer = None
     next_send = time.perf_counter()
-    while time.perf_counter() < stop_at and budget[0] > 0:
+    while time.perf_counter() < stop_at and budget[0] > 0 and not (until is not None and until.is_set()):
         budget[0] -= 1
         if interval_s is not None:
             next_send += interval_s
@@ -104,11 +105,12 @@ async def _connection(port: int, requests: itertools.cycle, result: LoadResult, 
 
 async def run_load(port: int, path: str, bodies: list[bytes], *, connections: int = 16,
                    duration_s: float = 10.0, max_requests: int | None = None,
-                   rate_per_s: float | None = None) -> LoadResult:
+                   rate_per_s: float | None = None, until: threading.Event | None = None) -> LoadResult:
     """``connections`` keep-alive clients POSTing ``bodies`` in turn until time or count runs out.
 
     With ``rate_per_s`` each connection paces itself to an equal share of that rate (an open-ish
     loop for soak runs); without it every connection sends its next request as soon as it may.
+    ``until`` stops the load early from another thread (a test's load during a deploy).
     """
     requests = itertools.cycle([encode_post(port, path, body) for body in bodies])
     result = LoadResult()
@@ -116,7 +118,7 @@ async def run_load(port: int, path: str, bodies: list[bytes], *, connections: in
     interval = connections / rate_per_s if rate_per_s else None
     started = time.perf_counter()
     stop_at = started + duration_s
-    await asyncio.gather(*(_connection(port, requests, result, stop_at, budget, interval)
+    await asyncio.gather(*(_connection(port, requests, result, stop_at, budget, interval, until)
                            for _ in range(connections)))
     result.elapsed_s = time.perf_counter() - started
     return result

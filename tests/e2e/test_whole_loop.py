@@ -10,26 +10,9 @@ import pytest
 from ml_platform import registry, warehouse
 from ml_platform.features import request_for
 from ml_platform.serving import deploy
-from ml_platform.settings import MODEL_NAME, get_settings
-from resources.storage import ReferenceDataResource
+from ml_platform.settings import MODEL_NAME
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def loop():
-    from ml_platform.definitions import assets, resources
-
-    settings = get_settings()
-    try:
-        result = dg.materialize(
-            assets,
-            resources={**resources, "reference_data": ReferenceDataResource(sample_every=10)},
-            instance=dg.DagsterInstance.ephemeral(),
-        )
-        yield result, settings
-    finally:
-        deploy.stop(settings.serving_dir)
 
 
 def _metadata(result, *path):
@@ -42,7 +25,8 @@ def test_every_asset_materialized_and_every_check_passed(loop):
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {"raw/flights", "features/flight_features", "models/candidate", "models/champion",
-            "serving/bento", "serving/service", "monitoring/feature_profile"} <= materialized
+            "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
+            "monitoring/feature_profile"} <= materialized
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) > 10  # the dbt tests and the promotion floor
     assert [e.check_name for e in evaluations if not e.passed] == []
@@ -75,6 +59,13 @@ def test_malformed_requests_get_a_4xx_naming_the_field_and_the_service_keeps_ser
     ok = httpx.post(record.predict_url, json={"flight": {"carrier": "UA", "origin": "EWR", "dest": "ORD"}},
                     timeout=10)
     assert ok.status_code == 200
+
+
+def test_prometheus_metrics_count_the_prediction_route(loop):
+    _, settings = loop
+    record = deploy.read_record(settings.serving_dir)
+    metrics = httpx.get(f"{record.url}/metrics", timeout=10).text
+    assert 'endpoint="/predict"' in metrics and "bentoml_service_request_duration_seconds" in metrics
 
 
 def test_profile_and_model_metadata_reach_the_ui(loop):

@@ -1,0 +1,6 @@
+"""Every benchmark in turn; each writes its JSON into bench/results/ (``make bench``)."""
+
+from bench import serving
+
+if __name__ == "__main__":
+    serving.main()
