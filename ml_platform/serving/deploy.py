@@ -207,7 +207,7 @@ def deploy(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = state_dir / f"serve-{port}.log"
-    child_env = {**os.environ, **env, "ML_PLATFORM_MODEL_VERSION": model_version, MODEL_DIR_ENV: str(model_dir)}
+    child_env = {**os.environ, **env, MODEL_DIR_ENV: str(model_dir)}
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [BENTOML, "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)],

