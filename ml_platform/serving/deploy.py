@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,10 @@ class Deployment:
     log_path: str
     started_at: float
     endpoint: str = ""  # the router's stable URL clients use; ``url`` is this version's own port
+    canary_version: str = ""  # a second version taking ``canary_fraction`` of the router's requests
+    canary_url: str = ""
+    canary_pid: int = 0
+    canary_fraction: float = 0.0
 
     @property
     def predict_url(self) -> str:
@@ -179,39 +183,23 @@ def ensure_router(state_dir: Path, timeout_s: float = 20.0) -> str:
     return url
 
 
-def _wait_routed(router_url: str, upstream: str, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if httpx.get(f"{router_url}{STATUS_PATH}", timeout=2.0).json().get("upstream") == upstream:
-            return
-        time.sleep(0.05)
-    raise DeploymentError(f"router at {router_url} did not switch to {upstream} in {timeout_s:.0f}s")
+def _start_version(
+    bento_tag: str, model_version: str, state_dir: Path, env: dict[str, str], smoke_request: dict[str, Any],
+    timeout_s: float,
+) -> tuple[str, int, Path, dict[str, Any]]:
+    """Start ``bento_tag`` serving ``model_version`` on a free port and smoke-test it; stop it on failure.
 
-
-def deploy(
-    bento_tag: str,
-    model_version: str,
-    state_dir: Path,
-    env: dict[str, str],
-    smoke_request: dict[str, Any],
-    timeout_s: float = 120.0,
-) -> tuple[Deployment, dict[str, Any]]:
-    """Start ``bento_tag`` serving ``model_version`` on a free port, smoke-test it, switch the router to
-    it, then stop the previous version.
-
-    On any failure the new process is stopped and the previous record, and so the traffic, is left
-    untouched. The model is exported from MLflow here, so the serving workers never import MLflow.
+    The model is exported from MLflow here, so the serving workers never import MLflow.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     model_dir = registry.export_model(MODEL_NAME, model_version, state_dir / "models")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = state_dir / f"serve-{port}.log"
-    child_env = {**os.environ, **env, MODEL_DIR_ENV: str(model_dir)}
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [BENTOML, "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)],
-            env=child_env,
+            env={**os.environ, **env, MODEL_DIR_ENV: str(model_dir)},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -225,30 +213,100 @@ def deploy(
         _terminate(process.pid)
         tail = log_path.read_text(errors="replace")[-1500:]
         raise DeploymentError(f"{exc}\n--- last lines of {log_path} ---\n{tail}") from exc
+    return url, process.pid, log_path, answer
 
-    previous = read_record(state_dir)
-    router_url = ensure_router(state_dir)
-    deployment = Deployment(bento_tag, model_version, url, process.pid, str(log_path), time.time(), router_url)
+
+def _switch(state_dir: Path, deployment: Deployment) -> None:
+    """Write the record and wait until the router routes by it."""
     _write_record(state_dir, deployment)
+    deadline = time.monotonic() + 10.0
+    expected = {"upstream": deployment.url, "canary": deployment.canary_url or None}
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{deployment.endpoint}{STATUS_PATH}", timeout=2.0).json()
+        if {key: status.get(key) for key in expected} == expected:
+            return
+        time.sleep(0.05)
+    raise DeploymentError(f"router at {deployment.endpoint} did not switch to {expected} in 10s")
+
+
+def deploy(
+    bento_tag: str,
+    model_version: str,
+    state_dir: Path,
+    env: dict[str, str],
+    smoke_request: dict[str, Any],
+    timeout_s: float = 120.0,
+) -> tuple[Deployment, dict[str, Any]]:
+    """Start ``bento_tag`` serving ``model_version`` on a free port, smoke-test it, switch the router to
+    it, then stop the previous version (and a canary, if one ran).
+
+    On any failure the new process is stopped and the previous record, and so the traffic, is left
+    untouched.
+    """
+    url, pid, log_path, answer = _start_version(bento_tag, model_version, state_dir, env, smoke_request, timeout_s)
+    previous = read_record(state_dir)
+    deployment = Deployment(bento_tag, model_version, url, pid, str(log_path), time.time(), ensure_router(state_dir))
+    _switch(state_dir, deployment)
     (state_dir / SMOKE_FILE).write_text(json.dumps(smoke_request))
-    _wait_routed(router_url, url)
-    if previous is not None and previous.pid != process.pid:
-        _terminate(previous.pid)  # graceful: requests it already holds finish before it exits
-    log.info("serving %s (model v%s) at %s via %s", bento_tag, model_version, url, router_url)
+    if previous is not None:
+        for old in (previous.pid, previous.canary_pid):
+            if old and old != pid:
+                _terminate(old)  # graceful: requests it already holds finish before it exits
+    log.info("serving %s (model v%s) at %s via %s", bento_tag, model_version, url, deployment.endpoint)
     return deployment, answer
+
+
+def start_canary(model_version: str, fraction: float, state_dir: Path, env: dict[str, str],
+                 timeout_s: float = 120.0) -> Deployment:
+    """Serve ``model_version`` beside the current version, from the same bento, for ``fraction`` of requests."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"canary fraction must be between 0 and 1, not {fraction}")
+    current = _current(state_dir)
+    if current.canary_pid:
+        raise DeploymentError(f"a canary (v{current.canary_version}) is already running: end it first")
+    smoke = json.loads((state_dir / SMOKE_FILE).read_text())
+    url, pid, _, _ = _start_version(current.bento_tag, model_version, state_dir, env, smoke, timeout_s)
+    deployment = replace(current, canary_version=model_version, canary_url=url, canary_pid=pid,
+                         canary_fraction=fraction)
+    _switch(state_dir, deployment)
+    log.info("canary v%s takes %.0f%% of requests", model_version, 100 * fraction)
+    return deployment
+
+
+def end_canary(state_dir: Path, promote: bool) -> Deployment:
+    """Send all traffic to the canary (``promote``) or back to the current version; stop the other one."""
+    current = _current(state_dir)
+    if not current.canary_pid:
+        raise DeploymentError("no canary is running")
+    cleared = {"canary_version": "", "canary_url": "", "canary_pid": 0, "canary_fraction": 0.0}
+    if promote:
+        deployment = replace(current, model_version=current.canary_version, url=current.canary_url,
+                             pid=current.canary_pid, started_at=time.time(), **cleared)
+        retired = current.pid
+    else:
+        deployment = replace(current, **cleared)
+        retired = current.canary_pid
+    _switch(state_dir, deployment)
+    _terminate(retired)
+    return deployment
+
+
+def _current(state_dir: Path) -> Deployment:
+    current = read_record(state_dir)
+    if current is None or not (state_dir / SMOKE_FILE).exists():
+        raise DeploymentError(f"nothing deployed from {state_dir}: materialize serving/service first")
+    return current
 
 
 def redeploy(model_version: str, state_dir: Path, env: dict[str, str], timeout_s: float = 60.0) -> Deployment:
     """Serve ``model_version`` from the bento already deployed, without a rebuild (the rollback path).
 
     Same start, smoke test and switch as :func:`deploy`, with the smoke request the last deploy used.
+    A version served before is still exported under ``state_dir/models``, so MLflow is not asked again.
     """
-    current = read_record(state_dir)
-    smoke_path = state_dir / SMOKE_FILE
-    if current is None or not smoke_path.exists():
-        raise DeploymentError(f"nothing deployed from {state_dir}: materialize serving/service first")
+    current = _current(state_dir)
     deployment, _ = deploy(current.bento_tag, model_version, state_dir, env,
-                           json.loads(smoke_path.read_text()), timeout_s)
+                           json.loads((state_dir / SMOKE_FILE).read_text()), timeout_s)
     return deployment
 
 
@@ -256,7 +314,9 @@ def stop(state_dir: Path) -> Deployment | None:
     """Stop whatever the record says is serving, and the router; returns what was stopped."""
     current = read_record(state_dir)
     if current is not None:
-        _terminate(current.pid)
+        for pid in (current.pid, current.canary_pid):
+            if pid:
+                _terminate(pid)
         _write_record(state_dir, None)
     router = state_dir / ROUTER_FILE
     if router.exists():

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -101,28 +102,58 @@ class Upstream:
 
 
 class Router:
-    """Forwards to the upstream of the current deployment record; switches when the record changes."""
+    """Forwards to the upstreams of the current deployment record; switches when the record changes.
 
-    def __init__(self, record_path: Path) -> None:
+    The record's ``url`` takes the traffic; with ``canary_url`` and ``canary_fraction`` set, that
+    fraction of requests (drawn per request) goes to the canary version instead.
+    """
+
+    def __init__(self, record_path: Path, seed: int | None = None) -> None:
         self.record_path = record_path
-        self.upstream: Upstream | None = None
+        self.primary: Upstream | None = None
+        self.canary: Upstream | None = None
+        self.canary_fraction = 0.0
         self._stamp: tuple[int, int] | None = None
+        self._random = random.Random(seed)
+
+    def _upstream(self, url: str, reuse: list[Upstream | None]) -> Upstream:
+        parts = urlsplit(url)
+        address = (parts.hostname or "127.0.0.1", parts.port or 80)
+        for upstream in reuse:
+            if upstream is not None and (upstream.host, upstream.port) == address:
+                return upstream
+        return Upstream(*address)
+
+    def _reload(self) -> None:
+        record = json.loads(self.record_path.read_text())
+        before = [self.primary, self.canary]
+        self.primary = self._upstream(record["url"], before)
+        self.canary = self._upstream(record["canary_url"], before) if record.get("canary_url") else None
+        self.canary_fraction = float(record.get("canary_fraction") or 0.0) if self.canary else 0.0
+        for upstream in before:
+            if upstream is not None and upstream not in (self.primary, self.canary):
+                upstream.close()
+        log.info("routing to %s:%s (canary %s, %.0f%%)", self.primary.host, self.primary.port,
+                 self.canary and f"{self.canary.host}:{self.canary.port}", 100 * self.canary_fraction)
 
     def current(self) -> Upstream | None:
+        """The upstream for the next request, or None when nothing is deployed."""
         try:
             stat = os.stat(self.record_path)
         except FileNotFoundError:
+            self.primary = self.canary = self._stamp = None
             return None
         stamp = (stat.st_mtime_ns, stat.st_ino)
         if stamp != self._stamp:
             self._stamp = stamp
-            url = urlsplit(json.loads(self.record_path.read_text())["url"])
-            if self.upstream is None or (self.upstream.host, self.upstream.port) != (url.hostname, url.port):
-                if self.upstream is not None:
-                    self.upstream.close()
-                self.upstream = Upstream(url.hostname or "127.0.0.1", url.port or 80)
-                log.info("routing to %s", url.geturl())
-        return self.upstream
+            self._reload()
+        if self.canary is not None and self._random.random() < self.canary_fraction:
+            return self.canary
+        return self.primary
+
+    def status(self) -> dict[str, object]:
+        self.current()
+        return {"upstream": _url(self.primary), "canary": _url(self.canary), "canary_fraction": self.canary_fraction}
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -134,11 +165,12 @@ class Router:
                 except (_BadRequest, ValueError) as exc:
                     writer.write(_response(400, {"error": f"bad request: {exc}"}))
                     return
-                upstream = self.current()
                 if head.startswith(b"GET " + STATUS_PATH.encode()):
-                    target = None if upstream is None else f"http://{upstream.host}:{upstream.port}"
-                    writer.write(_response(200, {"upstream": target}))
-                elif upstream is None:
+                    writer.write(_response(200, self.status()))
+                    await writer.drain()
+                    continue
+                upstream = self.current()
+                if upstream is None:
                     writer.write(_response(503, {"error": "no deployment is serving"}))
                 else:
                     try:
@@ -155,6 +187,10 @@ class Router:
             return
         finally:
             writer.close()
+
+
+def _url(upstream: Upstream | None) -> str | None:
+    return None if upstream is None else f"http://{upstream.host}:{upstream.port}"
 
 
 def _response(status: int, payload: dict[str, object]) -> bytes:

@@ -77,6 +77,18 @@ def test_a_version_failing_its_smoke_test_leaves_the_old_one_serving(loop, versi
     assert _served_version(before, bodies[0]) == before.model_version
 
 
+def test_a_canary_takes_part_of_the_traffic_and_ending_it_stops_it(loop, versions, bodies):
+    _, settings = loop
+    current = deploy.read_record(settings.serving_dir)
+    canary = deploy.start_canary(versions[0], 0.5, settings.serving_dir, settings.subprocess_env())
+    assert (canary.model_version, canary.canary_version) == (current.model_version, versions[0])
+    seen = [_served_version(canary, body) for body in bodies * 2]
+    assert set(seen) == {current.model_version, versions[0]}
+    ended = deploy.end_canary(settings.serving_dir, promote=False)
+    assert not deploy.is_alive(canary.canary_pid) and deploy.is_alive(current.pid)
+    assert ended.canary_url == "" and {_served_version(ended, body) for body in bodies} == {current.model_version}
+
+
 def test_rollback_serves_the_previous_version_from_the_same_bento(loop, versions, bodies):
     _, settings = loop
     current = deploy.read_record(settings.serving_dir)

@@ -86,3 +86,20 @@ def test_router_refuses_bad_framing_with_a_400(tmp_path, head):
         return answer
 
     assert asyncio.run(scenario()).startswith(b"HTTP/1.1 400")
+
+
+def test_a_canary_takes_its_fraction_of_requests_until_the_record_drops_it(tmp_path):
+    record = tmp_path / "deployment.json"
+    record.write_text(json.dumps({"url": "http://127.0.0.1:1001", "canary_url": "http://127.0.0.1:1002",
+                                  "canary_fraction": 0.2}))
+    routing = router.Router(record, seed=3)
+    picks = [routing.current().port for _ in range(5000)]
+    assert 0.17 < picks.count(1002) / len(picks) < 0.23
+    assert routing.status() == {"upstream": "http://127.0.0.1:1001", "canary": "http://127.0.0.1:1002",
+                                "canary_fraction": 0.2}
+    _point(record, 1002)  # promoted: the canary's upstream, and its pooled connections, are kept
+    kept = routing.canary
+    assert {routing.current().port for _ in range(100)} == {1002}
+    assert routing.primary is kept and routing.canary is None
+    record.unlink()
+    assert routing.current() is None and routing.status()["upstream"] is None
