@@ -1,4 +1,4 @@
-"""serving/*: the bento, the service running it on 127.0.0.1, its Kubernetes manifests, batch scores."""
+"""serving/*: the bento, the service on 127.0.0.1, Kubernetes manifests, batch scores, champion vs challenger."""
 
 from datetime import date
 from pathlib import Path
@@ -7,7 +7,7 @@ import dagster as dg
 
 from ml_platform import registry
 from ml_platform.features import request_for
-from ml_platform.serving import batch, k8s
+from ml_platform.serving import batch, comparison, k8s
 from ml_platform.serving.deploy import DeploymentError
 from ml_platform.serving.scoring import ServedModel
 from ml_platform.settings import MODEL_NAME
@@ -99,7 +99,7 @@ def batch_predictions(
     if version is None:
         raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
     start, end = date.fromisoformat(config.start), date.fromisoformat(config.end)
-    model = ServedModel.load(registry.export_model(MODEL_NAME, version, Path(bentoml.state_dir) / "models"))
+    model = _served(version, bentoml)
     result = batch.score_to_lake(model, warehouse.read_features(start, end), lake_store.path, start, end)
     context.log.info(f"scored {result.rows} flights with v{version} at {result.rows_per_s:,.0f} rows/s")
     return dg.MaterializeResult(
@@ -109,5 +109,50 @@ def batch_predictions(
             "rows_per_s": round(result.rows_per_s),
             "model_version": version,
             "window": f"{start}..{end}",
+        }
+    )
+
+
+def _served(version: str, bentoml: BentoResource) -> ServedModel:
+    return ServedModel.load(registry.export_model(MODEL_NAME, version, Path(bentoml.state_dir) / "models"))
+
+
+class ComparisonConfig(dg.Config):
+    """Labelled days to compare on (default: the holdout quarter) and the test's significance level."""
+
+    start: str = "2013-10-01"
+    end: str = "2013-12-31"
+    alpha: float = 0.05
+
+
+@dg.asset(key=["serving", "champion_vs_challenger"], deps=[["features", "flight_features"], ["models", "candidate"]],
+          group_name="serving", kinds={"mlflow", "lightgbm"})
+def champion_vs_challenger(
+    context: dg.AssetExecutionContext, config: ComparisonConfig, warehouse: WarehouseResource, bentoml: BentoResource
+) -> dg.MaterializeResult:
+    """Champion vs challenger log-loss on the same labelled flights, with a day-level paired t-test."""
+    champion = registry.alias_version(MODEL_NAME, registry.CHAMPION)
+    challenger = registry.alias_version(MODEL_NAME, registry.CHALLENGER)
+    if challenger is None:
+        raise dg.Failure(f"{MODEL_NAME} has no challenger alias: materialize models/candidate first")
+    if champion is None:
+        context.log.info(f"no champion yet: v{challenger} is the first model, nothing to compare with")
+        return dg.MaterializeResult(metadata={"decision": "no champion yet: promote the first model",
+                                              "challenger_version": challenger})
+    frame = warehouse.read_features(date.fromisoformat(config.start), date.fromisoformat(config.end))
+    result = comparison.compare_models(_served(champion, bentoml), _served(challenger, bentoml), frame, config.alpha)
+    context.log.info(f"v{challenger} vs champion v{champion}: {result.decision} (p={result.p_value:.3g})")
+    return dg.MaterializeResult(
+        metadata={
+            "decision": result.decision,
+            "champion_version": champion,
+            "challenger_version": challenger,
+            "logloss_difference": result.difference,
+            "ci": f"[{result.ci_low:.5f}, {result.ci_high:.5f}] at {1 - result.alpha:.0%}",
+            "p_value": result.p_value,
+            "champion_logloss": result.champion_logloss,
+            "challenger_logloss": result.challenger_logloss,
+            "dagster/row_count": result.rows,
+            "days": result.days,
         }
     )

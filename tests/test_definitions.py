@@ -10,6 +10,7 @@ EXPECTED_ASSETS = {
     "features/flight_features",
     "models/candidate", "models/champion",
     "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
+    "serving/champion_vs_challenger",
     "monitoring/feature_profile",
 }
 
@@ -29,6 +30,7 @@ def test_asset_graph_snapshot():
     assert deps["serving/service"] == {"serving/bento"}
     assert deps["serving/k8s_manifests"] == {"serving/bento"}
     assert deps["serving/batch_predictions"] == {"features/flight_features", "models/champion"}
+    assert deps["serving/champion_vs_challenger"] == {"features/flight_features", "models/candidate"}
     assert graph.get(dg.AssetKey(["staging", "flights"])).group_name == "staging"
 
 

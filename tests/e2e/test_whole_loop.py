@@ -26,6 +26,7 @@ def test_every_asset_materialized_and_every_check_passed(loop):
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {"raw/flights", "features/flight_features", "models/candidate", "models/champion",
             "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
+            "serving/champion_vs_challenger",
             "monitoring/feature_profile"} <= materialized
     evaluations = result.get_asset_check_evaluations()
     assert len(evaluations) > 10  # the dbt tests and the promotion floor
