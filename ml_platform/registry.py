@@ -117,21 +117,23 @@ def load_model(model_name: str, alias: str = CHAMPION, version: str | None = Non
 
 
 def export_model(model_name: str, version: str, dest: Path) -> Path:
-    """Write one version's model file and feature contract to ``dest/<version>`` for the service.
+    """Copy one version's MLflow model directory to ``dest/<version>`` with its contract beside it.
 
-    The serving workers load this directory with LightGBM alone (:mod:`ml_platform.serving.scoring`),
-    so they never import MLflow; an existing export is reused (versions are immutable).
+    Adds ``contract.json`` (the feature contract) and ``model.json`` (name, version, family), so the
+    serving workers load the directory without MLflow (:mod:`ml_platform.serving.scoring`), which
+    keeps their memory small and their start fast. An existing export is reused: versions are immutable.
     """
     target = Path(dest) / version
-    if (target / "contract.json").exists():
+    if (target / "model.json").exists():
         return target
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}"))
     metadata = mlflow.models.Model.load(local).metadata or {}
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{version}-"))
-    shutil.copy(local / "model.lgb", staging / "model.lgb")
+    shutil.copytree(local, staging, dirs_exist_ok=True)
     (staging / "contract.json").write_text(json.dumps(metadata["feature_contract"]))
-    (staging / "model.json").write_text(json.dumps({"name": model_name, "version": version}))
+    info = {"name": model_name, "version": version, "spec": metadata.get("model_spec", "lightgbm")}
+    (staging / "model.json").write_text(json.dumps(info))
     os.replace(staging, target)
     log.info("exported %s v%s to %s", model_name, version, target)
     return target

@@ -34,6 +34,8 @@ class ServedModel:
     def load(cls, directory: Path) -> ServedModel:
         directory = Path(directory)
         info = json.loads((directory / "model.json").read_text())
+        if info["spec"] != "lightgbm":
+            raise ValueError(f"{directory} holds a {info['spec']!r} model; the service scores LightGBM models")
         contract = FeatureContract.from_dict(json.loads((directory / "contract.json").read_text()))
         booster = lgb.Booster(model_file=str(directory / "model.lgb"))
         log.info("loaded %s v%s from %s", info["name"], info["version"], directory)
