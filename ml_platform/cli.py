@@ -125,13 +125,19 @@ def dev(settings: Settings, port: int) -> int:
 
 
 def rollback(settings: Settings) -> None:
-    """Point the champion alias back at the previous promoted version, recorded in the history."""
+    """Point the champion alias back at the previous promoted version and serve it, if a service runs."""
     from ml_platform import promotion
+    from ml_platform.serving import deploy
     from ml_platform.settings import MODEL_NAME
 
     settings.export_env()
     event = promotion.rollback(MODEL_NAME, settings.promotion_history)
     print(f"champion: v{event['previous']} -> v{event['version']} ({event['reason']})")
+    if deploy.read_record(settings.serving_dir) is not None:
+        started = time.monotonic()
+        serving = deploy.redeploy(event["version"], settings.serving_dir, settings.subprocess_env())
+        print(f"serving v{serving.model_version} at {serving.endpoint or serving.url} "
+              f"after {time.monotonic() - started:.1f}s")
 
 
 def validate(settings: Settings) -> int:

@@ -12,7 +12,7 @@ from assets.dbt import dbt_models, dbt_project
 from assets.models import candidate, champion
 from assets.monitoring import feature_profile
 from assets.raw import raw_assets
-from assets.serving import bento, service
+from assets.serving import batch_predictions, bento, champion_vs_challenger, k8s_manifests, service
 from ml_platform.settings import EXPERIMENT_NAME, MODEL_NAME, PROJECT_ROOT, get_settings
 from resources.k8s import partition_aware_k8s_job_executor
 from resources.mlflow import mlflow_tracking_resource
@@ -44,7 +44,8 @@ resources = {
     ),
 }
 
-assets = [*raw_assets, dbt_models, candidate, champion, bento, service, feature_profile]
+assets = [*raw_assets, dbt_models, candidate, champion, bento, service, k8s_manifests, batch_predictions,
+          champion_vs_challenger, feature_profile]
 
 defs = dg.Definitions(
     assets=assets,

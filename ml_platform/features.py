@@ -8,6 +8,7 @@ model sees the same numbers offline and online.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -79,13 +80,15 @@ class FeatureContract:
         }
         return FeatureContract(self.features, vocab)
 
-    def _codes(self) -> dict[str, dict[str, int]]:
+    @cached_property
+    def codes(self) -> dict[str, dict[str, int]]:
+        """Category -> code per categorical feature, built once (the serving hot path reads it per row)."""
         return {name: {v: i for i, v in enumerate(values)} for name, values in self.vocabulary.items()}
 
     def to_matrix(self, frame: pl.DataFrame) -> np.ndarray:
         """Encode a feature frame as float32 in contract order; unknown categories become NaN."""
         columns = []
-        codes = self._codes()
+        codes = self.codes
         for feature in self.features:
             col = frame.get_column(feature.name)
             if feature.kind == "categorical":
@@ -96,7 +99,7 @@ class FeatureContract:
 
     def encode_row(self, row: dict[str, Any]) -> list[float]:
         """Encode one request exactly like :meth:`to_matrix` encodes a frame row."""
-        codes = self._codes()
+        codes = self.codes
         out: list[float] = []
         for feature in self.features:
             value = row.get(feature.name, feature.default)

@@ -6,7 +6,10 @@ Registry stages are deprecated in MLflow; the platform uses aliases only (``chal
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,3 +137,26 @@ def load_model(model_name: str, alias: str = CHAMPION, version: str | None = Non
     metadata = mlflow.models.Model.load(local).metadata or {}
     predictor = SPECS[metadata["model_spec"]].load(local)
     return LoadedModel(predictor, FeatureContract.from_dict(metadata["feature_contract"]), version, metadata)
+
+
+def export_model(model_name: str, version: str, dest: Path) -> Path:
+    """Copy one version's MLflow model directory to ``dest/<version>`` with its contract beside it.
+
+    Adds ``contract.json`` (the feature contract) and ``model.json`` (name, version, family), so the
+    serving workers load the directory without MLflow (:mod:`ml_platform.serving.scoring`), which
+    keeps their memory small and their start fast. An existing export is reused: versions are immutable.
+    """
+    target = Path(dest) / version
+    if (target / "model.json").exists():
+        return target
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}"))
+    metadata = mlflow.models.Model.load(local).metadata or {}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{version}-"))
+    shutil.copytree(local, staging, dirs_exist_ok=True)
+    (staging / "contract.json").write_text(json.dumps(metadata["feature_contract"]))
+    info = {"name": model_name, "version": version, "spec": metadata["model_spec"]}
+    (staging / "model.json").write_text(json.dumps(info))
+    os.replace(staging, target)
+    log.info("exported %s v%s to %s", model_name, version, target)
+    return target

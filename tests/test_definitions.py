@@ -10,7 +10,8 @@ EXPECTED_ASSETS = {
     "staging/flights", "staging/weather", "staging/planes", "staging/airlines", "staging/airports",
     "features/flight_features",
     "models/candidate", "models/champion",
-    "serving/bento", "serving/service",
+    "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
+    "serving/champion_vs_challenger",
     "monitoring/feature_profile",
 }
 
@@ -28,6 +29,9 @@ def test_asset_graph_snapshot():
     assert deps["features/flight_features"] == {"staging/flights", "staging/weather", "staging/planes"}
     assert deps["models/candidate"] == {"features/flight_features"}
     assert deps["serving/service"] == {"serving/bento"}
+    assert deps["serving/k8s_manifests"] == {"serving/bento"}
+    assert deps["serving/batch_predictions"] == {"features/flight_features", "models/champion"}
+    assert deps["serving/champion_vs_challenger"] == {"features/flight_features", "models/candidate"}
     assert graph.get(dg.AssetKey(["staging", "flights"])).group_name == "staging"
 
 

@@ -1,7 +1,9 @@
 """Build a bento and run it locally with ``bentoml serve``: start new, smoke-test, switch, stop old.
 
 The deployment record (``deployment.json``) is the one place that says what is serving; the
-old version keeps serving until the new one has answered a smoke request.
+old version keeps serving until the new one has answered a smoke request. Clients call the router's
+stable endpoint (:mod:`ml_platform.serving.router`), which follows the record: replacing the record is
+the traffic switch, and the old version is stopped only once the router has moved off it.
 """
 
 from __future__ import annotations
@@ -14,15 +16,22 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from ml_platform import registry
+from ml_platform.serving.app import MODEL_DIR_ENV
+from ml_platform.serving.router import STATUS_PATH
+from ml_platform.settings import MODEL_NAME
+
 log = logging.getLogger(__name__)
 
 BENTOML = str(Path(sys.executable).parent / "bentoml")
+SMOKE_FILE = "smoke_request.json"
+ROUTER_FILE = "router.json"
 
 
 class DeploymentError(RuntimeError):
@@ -37,10 +46,15 @@ class Deployment:
     pid: int
     log_path: str
     started_at: float
+    endpoint: str = ""  # the router's stable URL clients use; ``url`` is this version's own port
+    canary_version: str = ""  # a second version taking ``canary_fraction`` of the router's requests
+    canary_url: str = ""
+    canary_pid: int = 0
+    canary_fraction: float = 0.0
 
     @property
     def predict_url(self) -> str:
-        return f"{self.url}/predict"
+        return f"{self.endpoint or self.url}/predict"
 
 
 def build_bento(project_root: Path, env: dict[str, str], version: str | None = None) -> str:
@@ -100,7 +114,7 @@ def _wait_ready(url: str, process: subprocess.Popen, timeout_s: float) -> None:
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise DeploymentError(f"service at {url} not ready after {timeout_s:.0f}s")
 
 
@@ -131,27 +145,61 @@ def _terminate(pid: int, timeout_s: float = 15.0) -> None:
     os.killpg(pid, signal.SIGKILL)
 
 
-def deploy(
-    bento_tag: str,
-    model_version: str,
-    state_dir: Path,
-    env: dict[str, str],
-    smoke_request: dict[str, Any],
-    timeout_s: float = 120.0,
-) -> tuple[Deployment, dict[str, Any]]:
-    """Start ``bento_tag`` on a free port, smoke-test it, record it, then stop the previous one.
+def _router_url(state_dir: Path) -> str | None:
+    path = state_dir / ROUTER_FILE
+    if not path.exists():
+        return None
+    router = json.loads(path.read_text())
+    return router["url"] if is_alive(router["pid"]) else None
 
-    On any failure the new process is stopped and the previous record is left untouched.
+
+def ensure_router(state_dir: Path, timeout_s: float = 20.0) -> str:
+    """The router's URL, starting it on a free port if none is running for ``state_dir``."""
+    url = _router_url(state_dir)
+    if url is not None:
+        return url
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(state_dir / "router.log", "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ml_platform.serving.router", "--port", str(port), "--state-dir", str(state_dir)],
+            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise DeploymentError(f"router exited with {process.returncode}; see {state_dir / 'router.log'}")
+        try:
+            httpx.get(f"{url}{STATUS_PATH}", timeout=1.0)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        _terminate(process.pid)
+        raise DeploymentError(f"router on {url} did not start in {timeout_s:.0f}s")
+    tmp = state_dir / f"{ROUTER_FILE}.tmp"
+    tmp.write_text(json.dumps({"pid": process.pid, "url": url}))
+    os.replace(tmp, state_dir / ROUTER_FILE)
+    return url
+
+
+def _start_version(
+    bento_tag: str, model_version: str, state_dir: Path, env: dict[str, str], smoke_request: dict[str, Any],
+    timeout_s: float,
+) -> tuple[str, int, Path, dict[str, Any]]:
+    """Start ``bento_tag`` serving ``model_version`` on a free port and smoke-test it; stop it on failure.
+
+    The model is exported from MLflow here, so the serving workers never import MLflow.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
+    model_dir = registry.export_model(MODEL_NAME, model_version, state_dir / "models")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = state_dir / f"serve-{port}.log"
-    child_env = {**os.environ, **env, "ML_PLATFORM_MODEL_VERSION": model_version}
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [BENTOML, "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)],
-            env=child_env,
+            env={**os.environ, **env, MODEL_DIR_ENV: str(model_dir)},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -165,20 +213,113 @@ def deploy(
         _terminate(process.pid)
         tail = log_path.read_text(errors="replace")[-1500:]
         raise DeploymentError(f"{exc}\n--- last lines of {log_path} ---\n{tail}") from exc
+    return url, process.pid, log_path, answer
 
-    previous = read_record(state_dir)
-    deployment = Deployment(bento_tag, model_version, url, process.pid, str(log_path), time.time())
+
+def _switch(state_dir: Path, deployment: Deployment) -> None:
+    """Write the record and wait until the router routes by it."""
     _write_record(state_dir, deployment)
-    if previous is not None and previous.pid != process.pid:
-        _terminate(previous.pid)
-    log.info("serving %s (model v%s) at %s", bento_tag, model_version, url)
+    deadline = time.monotonic() + 10.0
+    expected = {"upstream": deployment.url, "canary": deployment.canary_url or None}
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{deployment.endpoint}{STATUS_PATH}", timeout=2.0).json()
+        if {key: status.get(key) for key in expected} == expected:
+            return
+        time.sleep(0.05)
+    raise DeploymentError(f"router at {deployment.endpoint} did not switch to {expected} in 10s")
+
+
+def deploy(
+    bento_tag: str,
+    model_version: str,
+    state_dir: Path,
+    env: dict[str, str],
+    smoke_request: dict[str, Any],
+    timeout_s: float = 120.0,
+) -> tuple[Deployment, dict[str, Any]]:
+    """Start ``bento_tag`` serving ``model_version`` on a free port, smoke-test it, switch the router to
+    it, then stop the previous version (and a canary, if one ran).
+
+    On any failure the new process is stopped and the previous record, and so the traffic, is left
+    untouched.
+    """
+    url, pid, log_path, answer = _start_version(bento_tag, model_version, state_dir, env, smoke_request, timeout_s)
+    previous = read_record(state_dir)
+    deployment = Deployment(bento_tag, model_version, url, pid, str(log_path), time.time(), ensure_router(state_dir))
+    _switch(state_dir, deployment)
+    (state_dir / SMOKE_FILE).write_text(json.dumps(smoke_request))
+    if previous is not None:
+        for old in (previous.pid, previous.canary_pid):
+            if old and old != pid:
+                _terminate(old)  # graceful: requests it already holds finish before it exits
+    log.info("serving %s (model v%s) at %s via %s", bento_tag, model_version, url, deployment.endpoint)
     return deployment, answer
 
 
+def start_canary(model_version: str, fraction: float, state_dir: Path, env: dict[str, str],
+                 timeout_s: float = 120.0) -> Deployment:
+    """Serve ``model_version`` beside the current version, from the same bento, for ``fraction`` of requests."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"canary fraction must be between 0 and 1, not {fraction}")
+    current = _current(state_dir)
+    if current.canary_pid:
+        raise DeploymentError(f"a canary (v{current.canary_version}) is already running: end it first")
+    smoke = json.loads((state_dir / SMOKE_FILE).read_text())
+    url, pid, _, _ = _start_version(current.bento_tag, model_version, state_dir, env, smoke, timeout_s)
+    deployment = replace(current, canary_version=model_version, canary_url=url, canary_pid=pid,
+                         canary_fraction=fraction)
+    _switch(state_dir, deployment)
+    log.info("canary v%s takes %.0f%% of requests", model_version, 100 * fraction)
+    return deployment
+
+
+def end_canary(state_dir: Path, promote: bool) -> Deployment:
+    """Send all traffic to the canary (``promote``) or back to the current version; stop the other one."""
+    current = _current(state_dir)
+    if not current.canary_pid:
+        raise DeploymentError("no canary is running")
+    cleared = {"canary_version": "", "canary_url": "", "canary_pid": 0, "canary_fraction": 0.0}
+    if promote:
+        deployment = replace(current, model_version=current.canary_version, url=current.canary_url,
+                             pid=current.canary_pid, started_at=time.time(), **cleared)
+        retired = current.pid
+    else:
+        deployment = replace(current, **cleared)
+        retired = current.canary_pid
+    _switch(state_dir, deployment)
+    _terminate(retired)
+    return deployment
+
+
+def _current(state_dir: Path) -> Deployment:
+    current = read_record(state_dir)
+    if current is None or not (state_dir / SMOKE_FILE).exists():
+        raise DeploymentError(f"nothing deployed from {state_dir}: materialize serving/service first")
+    return current
+
+
+def redeploy(model_version: str, state_dir: Path, env: dict[str, str], timeout_s: float = 60.0) -> Deployment:
+    """Serve ``model_version`` from the bento already deployed, without a rebuild (the rollback path).
+
+    Same start, smoke test and switch as :func:`deploy`, with the smoke request the last deploy used.
+    A version served before is still exported under ``state_dir/models``, so MLflow is not asked again.
+    """
+    current = _current(state_dir)
+    deployment, _ = deploy(current.bento_tag, model_version, state_dir, env,
+                           json.loads((state_dir / SMOKE_FILE).read_text()), timeout_s)
+    return deployment
+
+
 def stop(state_dir: Path) -> Deployment | None:
-    """Stop whatever the record says is serving; returns what was stopped."""
+    """Stop whatever the record says is serving, and the router; returns what was stopped."""
     current = read_record(state_dir)
     if current is not None:
-        _terminate(current.pid)
+        for pid in (current.pid, current.canary_pid):
+            if pid:
+                _terminate(pid)
         _write_record(state_dir, None)
+    router = state_dir / ROUTER_FILE
+    if router.exists():
+        _terminate(json.loads(router.read_text())["pid"])
+        router.unlink()
     return current

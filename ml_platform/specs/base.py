@@ -37,6 +37,6 @@ class ModelSpec:
     kinds: frozenset[str]
     fit: FitFn  # (contract, fit_part, stop_part, params, seed) -> FitResult
     save: Callable[[Predictor, Path, dict[str, Any]], None]  # writes model files + MLmodel into a new dir
-    load: Callable[[Path], Predictor]  # an MLflow model dir -> Predictor
+    load: Callable[..., Predictor]  # (MLflow model dir, threads=None) -> Predictor; threads=1 for serving
     params: dict[str, Any] = field(default_factory=dict)
     k8s_config: dict[str, Any] = field(default_factory=dict)  # `dagster-k8s/config` for its training step

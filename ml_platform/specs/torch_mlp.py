@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import torch
-from mlflow.models import Model
+import yaml
 from torch import nn
 
 from ml_platform.features import FeatureContract, labels
@@ -168,6 +168,8 @@ def fit(
 
 
 def save(predictor: TorchPredictor, path: Path, metadata: dict[str, Any]) -> None:
+    from mlflow.models import Model
+
     path.mkdir(parents=True)
     torch.save(predictor.module.state_dict(), path / WEIGHTS)
     model = Model(metadata=metadata)
@@ -176,8 +178,11 @@ def save(predictor: TorchPredictor, path: Path, metadata: dict[str, Any]) -> Non
     model.save(str(path / "MLmodel"))
 
 
-def load(path: Path) -> TorchPredictor:
-    flavor = Model.load(str(path)).flavors[FLAVOR]
+def load(path: Path, threads: int | None = None) -> TorchPredictor:
+    """Read the MLmodel file as plain YAML: a serving worker needs no MLflow import."""
+    flavor = yaml.safe_load((path / "MLmodel").read_text())["flavors"][FLAVOR]
+    if threads:
+        torch.set_num_threads(threads)
     architecture = json.loads(flavor["architecture"])
     module = TabularMLP(**architecture)
     module.load_state_dict(torch.load(path / flavor["weights"], weights_only=True, map_location="cpu"))

@@ -13,7 +13,6 @@ from playwright.sync_api import sync_playwright
 
 from ml_platform.serving.deploy import free_port
 from ml_platform.settings import PROJECT_ROOT
-from tests.e2e.test_whole_loop import loop  # noqa: F401  (the materialized graph)
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -23,7 +22,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @pytest.fixture(scope="module")
-def webserver(loop):  # noqa: F811
+def webserver(loop):
     _, settings = loop
     port = free_port()
     env = {**os.environ, **settings.subprocess_env(), "DAGSTER_HOME": str(settings.dagster_home)}

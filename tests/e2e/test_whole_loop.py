@@ -8,51 +8,12 @@ import numpy as np
 import pytest
 
 from ml_platform import registry, warehouse
-from ml_platform.cli import demo_stages
 from ml_platform.features import request_for
 from ml_platform.serving import deploy
-from ml_platform.settings import MODEL_NAME, get_settings
+from ml_platform.settings import MODEL_NAME
 from ml_platform.specs import SPECS
-from resources.storage import ReferenceDataResource
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def loop():
-    from ml_platform.definitions import assets, resources
-
-    settings = get_settings()
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    instance = dg.DagsterInstance.local_temp(tempdir=str(settings.dagster_home))  # the UI test reads it
-    stages = []
-    try:
-        for selection, partition in demo_stages():  # the same runs `make demo` launches
-            stages.append(dg.materialize(
-                assets,
-                selection=selection,
-                partition_key=partition,
-                resources={**resources, "reference_data": ReferenceDataResource(sample_every=10)},
-                instance=instance,
-                raise_on_error=False,
-            ))
-        yield Stages(stages), settings
-    finally:
-        deploy.stop(settings.serving_dir)
-
-
-class Stages:
-    """The results of several runs, read like one."""
-
-    def __init__(self, results):
-        self.results = results
-        self.success = all(r.success for r in results)
-
-    def get_asset_materialization_events(self):
-        return [e for r in self.results for e in r.get_asset_materialization_events()]
-
-    def get_asset_check_evaluations(self):
-        return [e for r in self.results for e in r.get_asset_check_evaluations()]
 
 
 def _metadata(result, *path):
@@ -63,14 +24,16 @@ def _metadata(result, *path):
 def test_every_asset_materialized_and_every_check_passed(loop):
     result, _ = loop
     assert result.success
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     candidates = [e.partition for e in result.get_asset_materialization_events()
                   if e.asset_key == dg.AssetKey(["models", "candidate"])]
     assert sorted(candidates) == sorted(SPECS)
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {"raw/flights", "features/flight_features", "models/candidate", "models/champion",
-            "serving/bento", "serving/service", "monitoring/feature_profile"} <= materialized
+            "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
+            "serving/champion_vs_challenger",
+            "monitoring/feature_profile"} <= materialized
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) > 10  # the dbt tests and the promotion floor
+    assert len(evaluations) > 10  # the dbt tests and the promotion gate
     assert [e.check_name for e in evaluations if not e.passed] == []
 
 
@@ -101,6 +64,13 @@ def test_malformed_requests_get_a_4xx_naming_the_field_and_the_service_keeps_ser
     ok = httpx.post(record.predict_url, json={"flight": {"carrier": "UA", "origin": "EWR", "dest": "ORD"}},
                     timeout=10)
     assert ok.status_code == 200
+
+
+def test_prometheus_metrics_count_the_prediction_route(loop):
+    _, settings = loop
+    record = deploy.read_record(settings.serving_dir)
+    metrics = httpx.get(f"{record.url}/metrics", timeout=10).text
+    assert 'endpoint="/predict"' in metrics and "bentoml_service_request_duration_seconds" in metrics
 
 
 def test_profile_and_model_metadata_reach_the_ui(loop):

@@ -68,3 +68,16 @@ def test_torch_weights_are_a_plain_state_dict(tracking, trained):
 def test_loading_without_champion_says_what_to_do(tracking):
     with pytest.raises(LookupError, match="no 'champion' alias"):
         registry.load_model("never_trained")
+
+
+def test_exported_model_scores_like_the_registered_one_without_mlflow(tracking, trained):
+    from ml_platform.serving.scoring import ServedModel
+
+    model, valid = trained
+    record = registry.log_candidate(model, WINDOW, "unit_model", "h", "test")
+    mlflow.end_run()
+    directory = registry.export_model("unit_model", record.version, tracking / "served")
+    assert registry.export_model("unit_model", record.version, tracking / "served") == directory  # reused
+    served = ServedModel.load(directory)
+    assert (served.name, served.version) == ("unit_model", record.version)
+    np.testing.assert_allclose(served.score_rows(valid.to_dicts()), model.valid_predictions, rtol=1e-6)

@@ -1,0 +1,91 @@
+"""Deploy benchmark -> ``bench/results/deploy.json``: failed requests during blue/green, rollback time.
+
+Builds the bento and deploys the champion; rolls back to the previous registered version (the
+champion itself if there is none) with :func:`ml_platform.serving.deploy.redeploy`, first with no
+load, then with a steady load through the router; records the seconds from the call until the
+router serves the new generation, and every failed request during the switch.
+Needs a trained champion in ``ML_PLATFORM_HOME`` (``make demo``); stops everything it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import threading
+import time
+from datetime import date
+from urllib.parse import urlsplit
+
+import uvloop
+
+from bench.loadgen import run_load
+from ml_platform import registry, warehouse
+from ml_platform.features import request_for
+from ml_platform.serving import deploy
+from ml_platform.settings import MODEL_NAME, PROJECT_ROOT, get_settings
+
+log = logging.getLogger("bench.deploy")
+RESULTS = PROJECT_ROOT / "bench" / "results" / "deploy.json"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = get_settings()
+    settings.export_env()
+    env = settings.subprocess_env()
+    champion = registry.alias_version(MODEL_NAME, registry.CHAMPION)
+    if champion is None:
+        raise SystemExit("no champion in ML_PLATFORM_HOME: run `make demo` first")
+    previous = str(int(champion) - 1) if int(champion) > 1 else champion
+    rows = warehouse.read_features(settings.duckdb_path, date(2013, 12, 31), date(2013, 12, 31)).head(100)
+    flights = [request_for(r) for r in rows.iter_rows(named=True)]
+    bodies = [json.dumps({"flight": f}).encode() for f in flights]
+    state = settings.home / "bench-deploy"
+    started = time.perf_counter()
+    tag = deploy.build_bento(PROJECT_ROOT, env)
+    build_s = time.perf_counter() - started
+    switches = []
+
+    def switch(label: str) -> None:
+        called = time.time()
+        deployment = deploy.redeploy(previous, state, env)
+        switches.append({"kind": label, "model_version": previous,
+                         "seconds_to_serve": round(deployment.started_at - called, 2),
+                         "seconds_until_old_stopped": round(time.time() - called, 2)})
+        log.info("%s", switches[-1])
+
+    try:
+        first, _ = deploy.deploy(tag, champion, state, env, flights[0])
+        switch("rollback_idle")
+        stop, outcome = threading.Event(), {}
+        load = threading.Thread(target=lambda: outcome.update(result=uvloop.run(run_load(
+            urlsplit(first.endpoint).port, "/predict", bodies, connections=args.connections, duration_s=600,
+            until=stop))))
+        load.start()
+        try:
+            time.sleep(2)
+            switch("rollback_under_load")
+            time.sleep(2)
+        finally:
+            stop.set()
+            load.join()
+    finally:
+        deploy.stop(state)
+    result = outcome["result"].summary()
+    report = {"machine": {"cpus": os.cpu_count(), "loadavg": os.getloadavg(),
+                          "note": "shared machine; the load runs on the same cores as the new version's start"},
+              "bento_build_s": round(build_s, 1), "switches": switches,
+              "load_during_switches": result, "failed_requests": result["errors"]}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2))
+    log.info("wrote %s: %s failed of %s", RESULTS, result["errors"], result["requests"])
+
+
+if __name__ == "__main__":
+    main()

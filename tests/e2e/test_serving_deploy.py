@@ -1,0 +1,98 @@
+"""Deploying against the running service: blue/green under load, a refused version, rollback."""
+
+import json
+import threading
+import time
+from datetime import date
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import uvloop
+from mlflow import MlflowClient
+
+from bench.loadgen import run_load
+from ml_platform import warehouse
+from ml_platform.features import request_for
+from ml_platform.serving import deploy
+from ml_platform.settings import MODEL_NAME
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def versions(loop):
+    """The champion the loop deployed, plus a second registered version of the same model files."""
+    _, settings = loop
+    first = deploy.read_record(settings.serving_dir).model_version
+    client = MlflowClient()
+    source = client.get_model_version(MODEL_NAME, first)
+    second = client.create_model_version(MODEL_NAME, source.source, run_id=source.run_id).version
+    return str(first), str(second)
+
+
+@pytest.fixture(scope="module")
+def bodies(loop):
+    _, settings = loop
+    rows = warehouse.read_features(settings.duckdb_path, date(2013, 12, 31), date(2013, 12, 31)).head(50)
+    return [json.dumps({"flight": request_for(r)}).encode() for r in rows.iter_rows(named=True)]
+
+
+def _served_version(record: deploy.Deployment, body: bytes) -> str:
+    return httpx.post(record.predict_url, content=body, timeout=10).json()["model_version"]
+
+
+def test_blue_green_switch_under_load_fails_no_request(loop, versions, bodies):
+    _, settings = loop
+    env = settings.subprocess_env()
+    before = deploy.read_record(settings.serving_dir)
+    router_port = urlsplit(before.endpoint).port
+    stop, outcome = threading.Event(), {}
+    load = threading.Thread(target=lambda: outcome.update(result=uvloop.run(
+        run_load(router_port, "/predict", bodies, connections=4, duration_s=300, until=stop))))
+    load.start()
+    try:
+        time.sleep(1.0)
+        after = deploy.redeploy(versions[1], settings.serving_dir, env)
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        load.join()
+    result = outcome["result"]
+    assert result.requests > 100
+    assert result.errors == 0, (result.statuses, result.first_errors)
+    assert after.endpoint == before.endpoint and after.pid != before.pid
+    assert not deploy.is_alive(before.pid)
+    assert _served_version(after, bodies[0]) == versions[1]
+
+
+def test_a_version_failing_its_smoke_test_leaves_the_old_one_serving(loop, versions, bodies):
+    _, settings = loop
+    before = deploy.read_record(settings.serving_dir)
+    broken_smoke = {**json.loads(bodies[0])["flight"], "month": 13}
+    with pytest.raises(deploy.DeploymentError, match="smoke request answered 422.*month"):
+        deploy.deploy(before.bento_tag, versions[0], settings.serving_dir, settings.subprocess_env(), broken_smoke)
+    assert deploy.read_record(settings.serving_dir) == before
+    assert deploy.is_alive(before.pid)
+    assert _served_version(before, bodies[0]) == before.model_version
+
+
+def test_a_canary_takes_part_of_the_traffic_and_ending_it_stops_it(loop, versions, bodies):
+    _, settings = loop
+    current = deploy.read_record(settings.serving_dir)
+    canary = deploy.start_canary(versions[0], 0.5, settings.serving_dir, settings.subprocess_env())
+    assert (canary.model_version, canary.canary_version) == (current.model_version, versions[0])
+    seen = [_served_version(canary, body) for body in bodies * 2]
+    assert set(seen) == {current.model_version, versions[0]}
+    ended = deploy.end_canary(settings.serving_dir, promote=False)
+    assert not deploy.is_alive(canary.canary_pid) and deploy.is_alive(current.pid)
+    assert ended.canary_url == "" and {_served_version(ended, body) for body in bodies} == {current.model_version}
+
+
+def test_rollback_serves_the_previous_version_from_the_same_bento(loop, versions, bodies):
+    _, settings = loop
+    current = deploy.read_record(settings.serving_dir)
+    assert current.model_version == versions[1]
+    rolled_back = deploy.redeploy(versions[0], settings.serving_dir, settings.subprocess_env())
+    assert (rolled_back.bento_tag, rolled_back.endpoint) == (current.bento_tag, current.endpoint)
+    assert _served_version(rolled_back, bodies[0]) == versions[0]

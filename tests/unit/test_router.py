@@ -1,0 +1,105 @@
+"""The local router: follows the deployment record, survives upstreams closing their connections."""
+
+import asyncio
+import json
+
+import pytest
+
+from ml_platform.serving import router
+from ml_platform.serving.deploy import free_port
+from bench.loadgen import encode_post, run_load
+
+
+async def _upstream(name: str, close_after_each: bool = False) -> tuple[asyncio.Server, int]:
+    """A stand-in version that answers its name; optionally drops keep-alive after every answer."""
+
+    async def handle(reader, writer):
+        try:
+            while True:
+                await router._read_message(reader)
+                body = json.dumps({"version": name}).encode()
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+                await writer.drain()
+                if close_after_each:
+                    break
+        except asyncio.IncompleteReadError:
+            pass
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, server.sockets[0].getsockname()[1]
+
+
+async def _ask(port: int) -> dict:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(encode_post(port, "/predict", b"{}"))
+    head, body = await router._read_message(reader)
+    writer.close()
+    return {"status": int(head.split()[1]), **json.loads(body)}
+
+
+def _point(record, port: int) -> None:
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"url": f"http://127.0.0.1:{port}"}))
+    tmp.replace(record)
+
+
+def test_router_switches_when_the_record_changes_without_failing_requests(tmp_path):
+    record = tmp_path / "deployment.json"
+
+    async def scenario():
+        blue, blue_port = await _upstream("blue")
+        green, green_port = await _upstream("green", close_after_each=True)
+        port = free_port()
+        task = asyncio.create_task(router.serve(port, record))
+        await asyncio.sleep(0.2)
+        assert (await _ask(port))["status"] == 503  # nothing deployed yet
+        _point(record, blue_port)
+        assert (await _ask(port))["version"] == "blue"
+        load = asyncio.create_task(run_load(port, "/predict", [b"{}"], connections=4, duration_s=1.0))
+        await asyncio.sleep(0.3)
+        _point(record, green_port)
+        await asyncio.sleep(0.3)
+        blue.close()
+        result = await load
+        after = await _ask(port)
+        task.cancel()
+        green.close()
+        return result, after
+
+    result, after = asyncio.run(scenario())
+    assert result.requests > 100 and result.errors == 0, result.first_errors
+    assert after["version"] == "green"
+
+
+@pytest.mark.parametrize("head", [b"POST /predict HTTP/1.1\r\ncontent-length: x\r\n\r\n",
+                                  b"POST /predict HTTP/1.1\r\ncontent-length: 999999999999\r\n\r\n"])
+def test_router_refuses_bad_framing_with_a_400(tmp_path, head):
+    async def scenario():
+        port = free_port()
+        task = asyncio.create_task(router.serve(port, tmp_path / "deployment.json"))
+        await asyncio.sleep(0.2)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head)
+        answer = await reader.read()
+        task.cancel()
+        return answer
+
+    assert asyncio.run(scenario()).startswith(b"HTTP/1.1 400")
+
+
+def test_a_canary_takes_its_fraction_of_requests_until_the_record_drops_it(tmp_path):
+    record = tmp_path / "deployment.json"
+    record.write_text(json.dumps({"url": "http://127.0.0.1:1001", "canary_url": "http://127.0.0.1:1002",
+                                  "canary_fraction": 0.2}))
+    routing = router.Router(record, seed=3)
+    picks = [routing.current().port for _ in range(5000)]
+    assert 0.17 < picks.count(1002) / len(picks) < 0.23
+    assert routing.status() == {"upstream": "http://127.0.0.1:1001", "canary": "http://127.0.0.1:1002",
+                                "canary_fraction": 0.2}
+    _point(record, 1002)  # promoted: the canary's upstream, and its pooled connections, are kept
+    kept = routing.canary
+    assert {routing.current().port for _ in range(100)} == {1002}
+    assert routing.primary is kept and routing.canary is None
+    record.unlink()
+    assert routing.current() is None and routing.status()["upstream"] is None
