@@ -19,6 +19,11 @@ from ml_platform.settings import PROJECT_ROOT, Settings, get_settings
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 DEFINITIONS_MODULE = "ml_platform.definitions"
 DEMO_DAY = date(2013, 12, 31)
+YEAR = (date(2013, 1, 1), date(2013, 12, 31))
+# `dagster asset materialize` runs one partitions definition at a time: the demo builds in three steps
+REFERENCE_ASSETS = "raw/planes,raw/airlines,raw/airports,staging/planes,staging/airlines,staging/airports"
+DAILY_ASSETS = "raw/flights,raw/weather,staging/flights,staging/weather,features/flight_features"
+MODEL_ASSETS = "models/candidate,models/champion,serving/bento,serving/service,monitoring/feature_profile"
 
 
 def _environment(settings: Settings) -> dict[str, str]:
@@ -30,12 +35,17 @@ def _environment(settings: Settings) -> dict[str, str]:
     return {**os.environ, **settings.subprocess_env(), "DAGSTER_HOME": str(settings.dagster_home)}
 
 
-def materialize(settings: Settings, selection: str = "*") -> int:
-    """Materialize ``selection`` with the dagster CLI, printing each step as it finishes."""
-    log_path = settings.home / "logs" / f"materialize-{int(time.time())}.log"
+def materialize(settings: Settings, selection: str = "*", partitions: tuple[date, date] | None = None) -> int:
+    """Materialize ``selection`` with the dagster CLI (over a partition range, in one run), printing each step."""
+    log_path = settings.home / "logs" / f"materialize-{time.time_ns()}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     args = [DAGSTER, "asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", selection]
-    print(f"materializing '{selection}' through Dagster (full log: {log_path})", flush=True)
+    if partitions:
+        first, last = partitions
+        args += ["--partition", first.isoformat()] if first == last else [
+            "--partition-range", f"{first.isoformat()}...{last.isoformat()}"]
+    window = f" for {partitions[0]}..{partitions[1]}" if partitions else ""
+    print(f"materializing '{selection}'{window} through Dagster (full log: {log_path})", flush=True)
     started = time.monotonic()
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(args, env=_environment(settings), cwd=PROJECT_ROOT,
@@ -89,12 +99,23 @@ def stop(settings: Settings) -> None:
     print(f"stopped {stopped.bento_tag} (pid {stopped.pid})" if stopped else "no service was running")
 
 
+def land(settings: Settings, first: date, last: date) -> int:
+    """Drop the source's day files for ``first..last`` into the landing zone (the sensor picks them up)."""
+    from ml_platform import landing
+
+    files = landing.land(settings.landing, first, last)
+    print(f"landed {len(files)} files for {first}..{last} in {settings.landing}")
+    return 0
+
+
 def demo(settings: Settings) -> int:
-    """The whole loop: materialize every asset, ask the served model once, stop the service."""
+    """The whole loop: land the year, build its partitions, train and serve, ask the model once, stop it."""
     started = time.monotonic()
-    code = materialize(settings)
-    if code != 0:
-        return code
+    land(settings, *YEAR)
+    for selection, partitions in ((REFERENCE_ASSETS, None), (DAILY_ASSETS, YEAR), (MODEL_ASSETS, None)):
+        code = materialize(settings, selection, partitions)
+        if code != 0:
+            return code
     try:
         predict(settings)
     finally:
@@ -129,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="materialize the whole graph, print one served prediction, stop the service")
     mat = sub.add_parser("materialize", help="materialize an asset selection through the dagster CLI")
     mat.add_argument("--select", default="*", help="Dagster asset selection (default: everything)")
+    mat.add_argument("--start", type=date.fromisoformat, help="first daily partition (with --end: one run)")
+    mat.add_argument("--end", type=date.fromisoformat, help="last daily partition (default: --start)")
+    land_parser = sub.add_parser("land", help="drop the source's day files into the landing zone")
+    land_parser.add_argument("--date", type=date.fromisoformat, help="one day, e.g. 2013-03-05")
+    land_parser.add_argument("--start", type=date.fromisoformat, help="first day of a range")
+    land_parser.add_argument("--end", type=date.fromisoformat, help="last day of a range (default: --start)")
     pred = sub.add_parser("predict", help="ask the running service about one flight")
     pred.add_argument("--flight", help="JSON object with the feature contract's fields (default: a Dec 31 flight)")
     sub.add_parser("stop", help="stop the running service")
@@ -143,7 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         return demo(settings)
     if args.command == "materialize":
-        return materialize(settings, args.select)
+        return materialize(settings, args.select, args.start and (args.start, args.end or args.start))
+    if args.command == "land":
+        first = args.date or args.start
+        if first is None or (args.date and (args.start or args.end)):
+            parser.error("land needs --date DAY, or --start DAY [--end DAY]")
+        return land(settings, first, args.end or first)
     if args.command == "predict":
         predict(settings, json.loads(args.flight) if args.flight else None)
         return 0

@@ -20,6 +20,16 @@ class LakeResource(dg.ConfigurableResource):
         return Path(self.root)
 
 
+class LandingResource(dg.ConfigurableResource):
+    """The landing zone where the source drops one file per day per table."""
+
+    root: str
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The DuckDB file dbt builds; Python assets only read it."""
 
@@ -28,14 +38,19 @@ class WarehouseResource(dg.ConfigurableResource):
     def read_features(self, start: date | None = None, end: date | None = None) -> pl.DataFrame:
         return warehouse.read_features(Path(self.duckdb_path), start, end)
 
-    def with_row_counts(self, events: list, manifest_path: Path) -> list:
-        """Add ``dagster/row_count`` to dbt model outputs, read once dbt has released the file."""
+    def with_row_counts(self, events: list, manifest_path: Path, window: tuple[date, date] | None = None) -> list:
+        """Add ``dagster/row_count`` to dbt model outputs, read once dbt has released the file.
+
+        With a partition window, daily models (keyed by their date column) count only the window's rows.
+        """
         nodes = json.loads(Path(manifest_path).read_text())["nodes"]
         outputs = [e for e in events if isinstance(e, dg.Output)]
-        relations = {e.output_name: nodes[e.metadata["unique_id"].value]["relation_name"] for e in outputs}
-        counts = warehouse.row_counts(Path(self.duckdb_path), sorted(set(relations.values())))
+        models = {e.output_name: nodes[e.metadata["unique_id"].value] for e in outputs}
+        queries = {name: warehouse.RowCount(node["relation_name"], node["config"].get("unique_key") if window else None)
+                   for name, node in models.items()}
+        counts = warehouse.row_counts(Path(self.duckdb_path), set(queries.values()), window)
         return [
-            e.with_metadata({**e.metadata, "dagster/row_count": counts[relations[e.output_name]]})
+            e.with_metadata({**e.metadata, "dagster/row_count": counts[queries[e.output_name]]})
             if isinstance(e, dg.Output) else e
             for e in events
         ]
