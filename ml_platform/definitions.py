@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.dbt import daily_dbt_models, dbt_project, reference_dbt_models
+from assets.features import check_no_leakage
 from assets.models import candidate, champion
 from assets.monitoring import feature_profile
 from assets.raw import raw_assets
@@ -16,7 +17,7 @@ from assets.serving import bento, service
 from ml_platform.settings import EXPERIMENT_NAME, PROJECT_ROOT, get_settings
 from resources.mlflow import mlflow_tracking_resource
 from resources.serving import BentoResource
-from resources.storage import LakeResource, LandingResource, ReferenceDataResource, WarehouseResource
+from resources.storage import LakeResource, LandingResource, WarehouseResource
 from sensors.landing import landing_sensor
 
 settings = get_settings()
@@ -25,7 +26,6 @@ settings.export_env()  # dbt, bentoml and mlflow subprocesses find the same stat
 resources = {
     "lake_store": LakeResource(root=str(settings.lake)),
     "landing_zone": LandingResource(root=str(settings.landing)),
-    "reference_data": ReferenceDataResource(),
     "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
     "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
     "mlflow": mlflow_tracking_resource.configured(
@@ -44,10 +44,12 @@ resources = {
 }
 
 assets = [*raw_assets, reference_dbt_models, daily_dbt_models, candidate, champion, bento, service, feature_profile]
+asset_checks = [check_no_leakage]
 
 defs = dg.Definitions(
     assets=assets,
     resources=resources,
+    asset_checks=asset_checks,
     sensors=[landing_sensor],
     executor=dg.in_process_executor,
 )

