@@ -88,19 +88,21 @@ def ingest_day(table: str, day: date, landing_root: Path, lake_root: Path, vocab
         log.warning("no %s file landed for %s at %s: the stored partition is unchanged", table, day, source)
         return
     history = stored_rows(lake_root, table, (day - timedelta(days=n) for n in range(1, HISTORY_DAYS + 1)))
+    truncated = ["the file ends mid-line (cut off in transfer?)"] if landing.ends_mid_line(source) else []
     try:
         frame = landing.read_landed(source)
-    except (pl.exceptions.PolarsError, OSError) as error:
+    except pl.exceptions.PolarsError as error:
         result = contracts.ContractResult(table, pl.DataFrame(), [f"unreadable file: {error}".splitlines()[0]])
     else:
         result = contracts.validate(frame, contracts.CONTRACTS[table], day=day, vocab=vocab,
                                     expected=contracts.expected_rows(history))
-    if result.passed:
+    violations = truncated + result.violations
+    if violations:
+        outcome.rejected[day] = violations
+        outcome.quarantined[day] = landing.quarantine(landing_root, table, day, violations)
+    else:
         lake.write_atomic(result.frame, lake.partition_path(lake_root, "raw", table, day))
         outcome.stored[day] = result.frame.height
-    else:
-        outcome.rejected[day] = result.violations
-        outcome.quarantined[day] = landing.quarantine(landing_root, table, day, result.violations)
 
 
 def ingest_days(table: str, days: Iterable[date], landing_root: Path, lake_root: Path) -> DailyIngest:

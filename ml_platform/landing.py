@@ -103,6 +103,15 @@ def read_landed(path: Path) -> pl.DataFrame:
     return pl.read_csv(path, null_values="NA", infer_schema_length=None)
 
 
+def ends_mid_line(path: Path) -> bool:
+    """A non-empty file whose last byte is not a newline was cut off in transfer."""
+    with path.open("rb") as handle:
+        if handle.seek(0, 2) == 0:
+            return False
+        handle.seek(-1, 2)
+        return handle.read(1) != b"\n"
+
+
 def quarantine(root: Path, table: str, day: date, reasons: list[str]) -> Path:
     """Move a bad day file out of the landing zone, next to a file saying what was wrong with it."""
     target = quarantine_path(root, table, day)
