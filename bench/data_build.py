@@ -1,0 +1,125 @@
+"""Benchmark the data layer: full-year build through Dagster + dbt vs the same SQL straight in DuckDB.
+
+In a fresh ML_PLATFORM_HOME: land the year, build the reference tables, then raw + staging + features for
+2013-01-01..12-31 in one single-run backfill (the `make demo` path), then one day again. The dbt models'
+compiled SQL is then run directly in DuckDB against the same lake, in this process, for the ratio.
+Writes bench/results/data_build.json. Not a test: numbers, no assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from ml_platform import cli
+from ml_platform.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+
+log = logging.getLogger("bench.data_build")
+
+RESULT = PROJECT_ROOT / "bench" / "results" / "data_build.json"
+ONE_DAY = date(2013, 7, 1)
+DBT = str(Path(sys.executable).parent / "dbt")
+# dependency order; the reference models are views, the daily ones tables
+MODELS = (("staging", "stg_planes", "view"), ("staging", "stg_airlines", "view"), ("staging", "stg_airports", "view"),
+          ("staging", "stg_flights", "table"), ("staging", "stg_weather", "table"),
+          ("features", "flight_features", "table"))
+
+
+def _timed(fn, *args) -> float:
+    started = time.perf_counter()
+    code = fn(*args)
+    if code not in (0, None):
+        raise RuntimeError(f"{fn.__name__}{args[1:]} failed with exit code {code}")
+    return round(time.perf_counter() - started, 2)
+
+
+def _step_seconds(settings: Settings) -> dict[str, float]:
+    """Per-step durations Dagster logged in the newest materialize log."""
+    newest = max((settings.home / "logs").glob("materialize-*.log"), key=lambda p: p.stat().st_mtime_ns)
+    steps = re.findall(r'Finished execution of step "([^"]+)" in ([0-9.]+)(m?s)', newest.read_text())
+    return {name: round(float(v) / (1000 if unit == "ms" else 1), 2) for name, v, unit in steps}
+
+
+def _dbt(settings: Settings, *args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([DBT, *args, "--profiles-dir", ".", "--quiet"], cwd=DBT_PROJECT_DIR, check=True,
+                   env={**os.environ, **settings.subprocess_env()})
+    return round(time.perf_counter() - started, 2)
+
+
+def direct_duckdb(settings: Settings, work: Path) -> dict[str, float]:
+    """Compile the dbt models for the year and run their SQL directly in a fresh DuckDB file."""
+    target = work / "dbt-target"
+    year = json.dumps({"min_date": "2013-01-01", "max_date": "2013-12-31"})
+    compile_s = _dbt(settings, "compile", "--vars", year, "--target-path", str(target))
+    compiled = target / "compiled" / "ml_platform" / "models"
+    database = work / "direct" / settings.duckdb_path.name  # same catalog name as the compiled references
+    database.parent.mkdir()
+    started = time.perf_counter()
+    with duckdb.connect(str(database)) as con:
+        con.execute("create schema staging; create schema features")
+        for schema, name, kind in MODELS:
+            sql = (compiled / schema / f"{name}.sql").read_text()
+            con.execute(f"create {kind} {schema}.{name} as {sql}")
+        rows = con.execute("select count(*) from features.flight_features").fetchone()[0]
+    return {"direct_sql_s": round(time.perf_counter() - started, 2), "direct_feature_rows": rows,
+            "dbt_compile_s": compile_s}
+
+
+def run() -> dict:
+    work = Path(tempfile.mkdtemp(prefix="bench-data-build-"))
+    settings = Settings(env="local", home=work / "home", mlflow_tracking_uri=f"sqlite:///{work / 'mlflow.db'}")
+    year = cli.YEAR
+    result: dict = {"land_year_s": _timed(cli.land, settings, *year)}
+    result["reference_build_s"] = _timed(cli.materialize, settings, cli.REFERENCE_ASSETS, None)
+    result["full_year_build_s"] = _timed(cli.materialize, settings, cli.DAILY_ASSETS, year)
+    result["full_year_steps_s"] = _step_seconds(settings)
+    result["one_day_build_s"] = _timed(cli.materialize, settings, cli.DAILY_ASSETS, (ONE_DAY, ONE_DAY))
+    result["one_day_steps_s"] = _step_seconds(settings)
+    result["dbt_startup_s"] = _dbt(settings, "ls", "--select", "tag:daily")  # load + parse, no SQL
+    result.update(direct_duckdb(settings, work))
+    dbt_step = result["full_year_steps_s"]["daily_dbt_models"]
+    result["dbt_step_vs_direct_sql"] = round(dbt_step / result["direct_sql_s"], 2)
+    result["dbt_step_minus_startup_vs_direct_sql"] = round((dbt_step - result["dbt_startup_s"]) / result["direct_sql_s"], 2)
+    result["peak_rss_mb"] = {
+        "children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    result["lake_mb"] = round(sum(p.stat().st_size for p in (settings.lake).rglob("*.parquet")) / 2**20, 1)
+    result["notes"] = (
+        "full_year_build_s: one `dagster asset materialize --partition-range` of raw + staging + features "
+        "(process start, contract checks on 730 files, dbt build incl. 13 data tests, leakage check). "
+        "direct_sql_s: the same compiled model SQL as CREATE TABLE/VIEW in a fresh DuckDB file, no tests. "
+        "Machine shared with other jobs while measured."
+    )
+    result["machine"] = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                         "cpu_count": os.cpu_count(), "python": platform.python_version(),
+                         "duckdb": duckdb.__version__}
+    result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return result
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    result = run()
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    tmp = RESULT.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    tmp.replace(RESULT)
+    log.info("wrote %s:\n%s", RESULT, json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
