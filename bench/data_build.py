@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import re
 import resource
 import subprocess
@@ -23,12 +22,12 @@ from pathlib import Path
 
 import duckdb
 
+from bench import common
 from ml_platform import cli
-from ml_platform.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+from ml_platform.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger("bench.data_build")
 
-RESULT = PROJECT_ROOT / "bench" / "results" / "data_build.json"
 ONE_DAY = date(2013, 7, 1)
 DBT = str(Path(sys.executable).parent / "dbt")
 # dependency order; the reference models are views, the daily ones tables
@@ -89,24 +88,24 @@ def direct_duckdb(settings: Settings, work: Path) -> dict[str, float]:
             "dbt_compile_s": compile_s}
 
 
-def run() -> dict:
-    work = Path(tempfile.mkdtemp(prefix="bench-data-build-"))
+def run(work: Path) -> dict:
+    """Build everything under ``work`` (a fresh home) and measure it."""
     settings = Settings(env="local", home=work / "home", mlflow_tracking_uri=f"sqlite:///{work / 'mlflow.db'}")
-    year = cli.YEAR
-    result: dict = {"land_year_s": _timed(cli.land, settings, *year)}
-    result["reference_build_s"] = _timed(cli.materialize, settings, cli.REFERENCE_ASSETS, None)
-    result["full_year_build_s"] = _timed(cli.materialize, settings, cli.DAILY_ASSETS, year)
+    result: dict = {"land_year_s": _timed(cli.land, settings, *cli.YEAR)}
+    reference, daily = cli.data_stages()
+    result["reference_build_s"] = _timed(cli.materialize, settings, *reference)
+    result["full_year_build_s"] = _timed(cli.materialize, settings, *daily)
     result["full_year_steps_s"] = _step_seconds(settings)
-    result["one_day_build_s"] = _timed(cli.materialize, settings, cli.DAILY_ASSETS, (ONE_DAY, ONE_DAY))
+    result["one_day_build_s"] = _timed(cli.materialize, settings, cli.DAILY_ASSETS, ONE_DAY.isoformat())
     result["one_day_steps_s"] = _step_seconds(settings)
     result["dbt_startup_s"] = _dbt(settings, "ls", "--select", "tag:daily")  # load + parse, no SQL
     result.update(direct_duckdb(settings, work))
     dbt_step = result["full_year_steps_s"]["daily_dbt_models"]
     result["dbt_step_vs_direct_sql"] = round(dbt_step / result["direct_sql_s"], 2)
     result["dbt_step_minus_startup_vs_direct_sql"] = round((dbt_step - result["dbt_startup_s"]) / result["direct_sql_s"], 2)
-    result["peak_rss_mb"] = {
+    result["peak_rss_mib"] = {  # the largest child (the dagster run process, or dbt) and this process
         "children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-        "self": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "self": round(common.peak_rss_mib(), 1),
     }
     result["lake_mb"] = round(sum(p.stat().st_size for p in (settings.lake).rglob("*.parquet")) / 2**20, 1)
     result["dbt_sql_vs_direct_sql"] = round(result["full_year_steps_s"]["dbt_sql_and_tests_s"] / result["direct_sql_s"], 2)
@@ -118,21 +117,16 @@ def run() -> dict:
         "plus the row counts; dbt_process_s includes a full re-parse (new --vars defeat partial parsing). "
         "Machine shared with other jobs while measured."
     )
-    result["machine"] = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                         "cpu_count": os.cpu_count(), "python": platform.python_version(),
-                         "duckdb": duckdb.__version__}
-    result["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    result["versions"] = {"duckdb": duckdb.__version__}
     return result
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = run()
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULT.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    tmp.replace(RESULT)
-    log.info("wrote %s:\n%s", RESULT, json.dumps(result, indent=2))
+    with tempfile.TemporaryDirectory(prefix="bench-data-build-") as work:
+        result = run(Path(work))
+    path = common.write("data_build", result)
+    log.info("wrote %s:\n%s", path, json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

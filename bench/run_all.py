@@ -1,6 +1,11 @@
-"""Run every benchmark; each writes its JSON under bench/results/."""
+"""Run every benchmark in bench/ (each writes its own JSON into bench/results/)."""
 
-from bench import data_build
+import subprocess
+import sys
+
+BENCHMARKS = ["bench.data_build"]
 
 if __name__ == "__main__":
-    data_build.main()
+    for module in BENCHMARKS:
+        print(f"== {module}", flush=True)
+        subprocess.run([sys.executable, "-m", module], check=True)

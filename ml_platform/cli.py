@@ -20,10 +20,12 @@ DAGSTER = str(Path(sys.executable).parent / "dagster")
 DEFINITIONS_MODULE = "ml_platform.definitions"
 DEMO_DAY = date(2013, 12, 31)
 YEAR = (date(2013, 1, 1), date(2013, 12, 31))
-# `dagster asset materialize` runs one partitions definition at a time: the demo builds in three steps
-REFERENCE_ASSETS = "raw/planes,raw/airlines,raw/airports,staging/planes,staging/airlines,staging/airports"
-DAILY_ASSETS = "raw/flights,raw/weather,staging/flights,staging/weather,features/flight_features"
-MODEL_ASSETS = "models/candidate,models/champion,serving/bento,serving/service,monitoring/feature_profile"
+YEAR_RANGE = f"{YEAR[0].isoformat()}...{YEAR[1].isoformat()}"  # every daily partition, in one run
+# `dagster asset materialize` runs one partitions definition at a time: the data is built in two runs
+REFERENCE_ASSETS = " or ".join(f'key:"{layer}/{table}"' for layer in ("raw", "staging")
+                               for table in ("planes", "airlines", "airports"))
+DAILY_ASSETS = " or ".join(f'key:"{key}"' for key in ("raw/flights", "raw/weather", "staging/flights",
+                                                      "staging/weather", "features/flight_features"))
 
 
 def _environment(settings: Settings) -> dict[str, str]:
@@ -35,17 +37,18 @@ def _environment(settings: Settings) -> dict[str, str]:
     return {**os.environ, **settings.subprocess_env(), "DAGSTER_HOME": str(settings.dagster_home)}
 
 
-def materialize(settings: Settings, selection: str = "*", partitions: tuple[date, date] | None = None) -> int:
-    """Materialize ``selection`` with the dagster CLI (over a partition range, in one run), printing each step."""
-    log_path = settings.home / "logs" / f"materialize-{time.time_ns()}.log"
+def materialize(settings: Settings, selection: str = "*", partition: str | None = None) -> int:
+    """Materialize ``selection`` with the dagster CLI, printing each step as it finishes.
+
+    ``partition`` is one key (``2013-03-05``) or a range (``2013-01-01...2013-12-31``, one run).
+    """
+    log_path = settings.home / "logs" / f"materialize-{int(time.time())}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     args = [DAGSTER, "asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", selection]
-    if partitions:
-        first, last = partitions
-        args += ["--partition", first.isoformat()] if first == last else [
-            "--partition-range", f"{first.isoformat()}...{last.isoformat()}"]
-    window = f" for {partitions[0]}..{partitions[1]}" if partitions else ""
-    print(f"materializing '{selection}'{window} through Dagster (full log: {log_path})", flush=True)
+    if partition:
+        args += ["--partition-range" if "..." in partition else "--partition", partition]
+    label = f"'{selection}'" + (f" [{partition}]" if partition else "")
+    print(f"materializing {label} through Dagster (full log: {log_path})", flush=True)
     started = time.monotonic()
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(args, env=_environment(settings), cwd=PROJECT_ROOT,
@@ -108,12 +111,22 @@ def land(settings: Settings, first: date, last: date) -> int:
     return 0
 
 
+def data_stages() -> list[tuple[str, str | None]]:
+    """The runs that build the data: the reference tables, then every daily partition of the year in one run."""
+    return [(REFERENCE_ASSETS, None), (DAILY_ASSETS, YEAR_RANGE)]
+
+
+def demo_stages() -> list[tuple[str, str | None]]:
+    """The runs that materialize the whole graph: data, then models, serving and monitoring."""
+    return [*data_stages(), ("group:models or group:serving or group:monitoring", None)]
+
+
 def demo(settings: Settings) -> int:
-    """The whole loop: land the year, build its partitions, train and serve, ask the model once, stop it."""
+    """The whole loop: land the year, build it, train and serve, ask the served model once, stop it."""
     started = time.monotonic()
     land(settings, *YEAR)
-    for selection, partitions in ((REFERENCE_ASSETS, None), (DAILY_ASSETS, YEAR), (MODEL_ASSETS, None)):
-        code = materialize(settings, selection, partitions)
+    for selection, partition in demo_stages():
+        code = materialize(settings, selection, partition)
         if code != 0:
             return code
     try:
@@ -150,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="materialize the whole graph, print one served prediction, stop the service")
     mat = sub.add_parser("materialize", help="materialize an asset selection through the dagster CLI")
     mat.add_argument("--select", default="*", help="Dagster asset selection (default: everything)")
-    mat.add_argument("--start", type=date.fromisoformat, help="first daily partition (with --end: one run)")
-    mat.add_argument("--end", type=date.fromisoformat, help="last daily partition (default: --start)")
+    mat.add_argument("--partition", help="a day (2013-03-05) or a range in one run (2013-01-01...2013-01-31)")
     land_parser = sub.add_parser("land", help="drop the source's day files into the landing zone")
     land_parser.add_argument("--date", type=date.fromisoformat, help="one day, e.g. 2013-03-05")
     land_parser.add_argument("--start", type=date.fromisoformat, help="first day of a range")
@@ -170,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         return demo(settings)
     if args.command == "materialize":
-        return materialize(settings, args.select, args.start and (args.start, args.end or args.start))
+        return materialize(settings, args.select, args.partition)
     if args.command == "land":
         first = args.date or args.start
         if first is None or (args.date and (args.start or args.end)):

@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 
 from ml_platform import landing, registry, warehouse
+from ml_platform.cli import YEAR, demo_stages
 from ml_platform.features import request_for
 from ml_platform.serving import deploy
 from ml_platform.settings import MODEL_NAME, get_settings
 
 pytestmark = pytest.mark.slow
-
-YEAR = (date(2013, 1, 1), date(2013, 12, 31))
 
 
 @pytest.fixture(scope="module")
@@ -22,19 +21,38 @@ def loop():
     from ml_platform.definitions import asset_checks, assets, resources
 
     settings = get_settings()
-    landing.land(settings.landing, YEAR[0], YEAR[1], sample_every=10)
+    landing.land(settings.landing, *YEAR, sample_every=10)
+    instance = dg.DagsterInstance.ephemeral()
+    stages = []
     try:
-        # one run over the year's partitions (single-run backfill), the unpartitioned assets after them
-        result = dg.materialize(
-            [*assets, *asset_checks],
-            resources=resources,
-            instance=dg.DagsterInstance.ephemeral(),
-            tags={"dagster/asset_partition_range_start": YEAR[0].isoformat(),
-                  "dagster/asset_partition_range_end": YEAR[1].isoformat()},
-        )
-        yield result, settings
+        for selection, partition in demo_stages():  # the same runs `make demo` launches
+            stages.append(dg.materialize([*assets, *asset_checks], selection=selection, resources=resources,
+                                         instance=instance, raise_on_error=False, **_partition(partition)))
+        yield Stages(stages), settings
     finally:
         deploy.stop(settings.serving_dir)
+
+
+def _partition(partition: str | None) -> dict:
+    """In-process form of the CLI's --partition / --partition-range: a key, or a range run's tags."""
+    if partition is None or "..." not in partition:
+        return {"partition_key": partition}
+    first, last = partition.split("...")
+    return {"tags": {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}}
+
+
+class Stages:
+    """The results of several runs, read like one."""
+
+    def __init__(self, results):
+        self.results = results
+        self.success = all(r.success for r in results)
+
+    def get_asset_materialization_events(self):
+        return [e for r in self.results for e in r.get_asset_materialization_events()]
+
+    def get_asset_check_evaluations(self):
+        return [e for r in self.results for e in r.get_asset_check_evaluations()]
 
 
 def _metadata(result, *path):
