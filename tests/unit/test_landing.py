@@ -3,7 +3,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from ml_platform import landing, sources
+from ml_platform import lake, landing, sources
 
 JAN = [date(2013, 1, d) for d in (1, 2, 3)]
 
@@ -18,12 +18,20 @@ def test_land_drops_one_file_per_day_per_table_with_the_source_rows(tmp_path):
 
 def test_pending_sees_new_and_redropped_files_once(tmp_path):
     landing.land(tmp_path, JAN[0], JAN[-1])
-    days, seen = landing.pending(landing.landed_files(tmp_path), {})
+    days, seen = landing.pending(landing.landed_files(tmp_path), {}, tmp_path / "lake")
     assert days == {d: {"flights", "weather"} for d in JAN}
-    assert landing.pending(landing.landed_files(tmp_path), seen)[0] == {}
+    assert landing.pending(landing.landed_files(tmp_path), seen, tmp_path / "lake")[0] == {}
     landing.land(tmp_path, JAN[1], JAN[1])
-    redropped, _ = landing.pending(landing.landed_files(tmp_path), seen)
+    redropped, _ = landing.pending(landing.landed_files(tmp_path), seen, tmp_path / "lake")
     assert redropped == {JAN[1]: {"flights", "weather"}}
+
+
+def test_files_older_than_their_stored_partition_are_not_pending(tmp_path):
+    landing.land(tmp_path, JAN[0], JAN[1])
+    lake.write_atomic(pl.DataFrame({"a": [1]}), lake.partition_path(tmp_path / "lake", "raw", "flights", JAN[0]))
+    days, seen = landing.pending(landing.landed_files(tmp_path), {}, tmp_path / "lake")
+    assert days == {JAN[0]: {"weather"}, JAN[1]: {"flights", "weather"}}
+    assert set(seen) == {f"{t}/{d}" for t in landing.DAILY_TABLES for d in JAN[:2]}
 
 
 def test_quarantined_and_oddly_named_files_are_not_pending(tmp_path):
