@@ -1,11 +1,18 @@
-"""staging/* and features/*: the dbt-duckdb project, run through dagster-dbt."""
+"""staging/* and features/*: the dbt-duckdb project, run through dagster-dbt.
 
+Models tagged `daily` (stg_flights, stg_weather, flight_features) are incremental and partitioned by day:
+a run passes its partition window to dbt as `--vars`, and dbt replaces exactly those days (delete +
+insert). The reference models (planes, airlines, airports) are unpartitioned views.
+"""
+
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from assets.partitions import daily_partitions, window_days
 from ml_platform.settings import DBT_PROJECT_DIR
 from resources.storage import WarehouseResource
 
@@ -13,6 +20,7 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 dbt_project.prepare_if_dev()
 
 DUCKDB_POOL = "duckdb"  # DuckDB has one writer: every asset that writes it shares this pool (limit 1)
+DAILY = "tag:daily"
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -30,14 +38,37 @@ class LayerTranslator(DagsterDbtTranslator):
         )
 
 
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str],
+           window=None):
+    # dbt holds DuckDB's single write lock until it exits: collect its events, then count rows
+    events = list(dbt.cli(["build", *args], context=context).stream())
+    return warehouse.with_row_counts(events, dbt_project.manifest_path, window)
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=LayerTranslator(),
+    exclude=DAILY,
     pool=DUCKDB_POOL,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Build staging views and feature tables in DuckDB; dbt tests become asset checks."""
-    # dbt holds DuckDB's single write lock until it exits: collect its events, then count rows
-    events = list(dbt.cli(["build"], context=context).stream())
-    yield from warehouse.with_row_counts(events, dbt_project.manifest_path)
+def reference_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Staging views over the reference tables; dbt tests become asset checks."""
+    yield from _build(context, dbt, warehouse, [])
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=LayerTranslator(),
+    select=DAILY,
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=DUCKDB_POOL,
+)
+def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Daily staging and point-in-time features for the run's partition window; dbt tests become asset checks."""
+    first, last = window_days(context)
+    context.log.info(f"building {first}..{last}")
+    dbt_vars = json.dumps({"min_date": first.isoformat(), "max_date": last.isoformat()})
+    yield from _build(context, dbt, warehouse, ["--vars", dbt_vars], (first, last))

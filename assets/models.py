@@ -35,7 +35,7 @@ class CandidateConfig(dg.Config):
 
 @dg.asset(
     key=CANDIDATE,
-    deps=[FEATURES],
+    deps=[dg.AssetDep(FEATURES, partition_mapping=dg.AllPartitionMapping())],  # a trailing window of days
     partitions_def=spec_partitions,
     group_name="models",
     kinds={"mlflow", *{kind for spec in SPECS.values() for kind in spec.kinds}},

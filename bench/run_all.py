@@ -6,14 +6,15 @@ import sys
 from ml_platform import cli
 from ml_platform.settings import get_settings
 
-BENCHMARKS = ["bench.training", "bench.serving", "bench.deploy"]
+BENCHMARKS = ["bench.data_build", "bench.training", "bench.serving", "bench.deploy"]
 
 if __name__ == "__main__":
     settings = get_settings()
-    if not settings.duckdb_path.exists():  # benchmarks read the features: build them through Dagster first
-        selection, _ = cli.demo_stages()[0]
-        if cli.materialize(settings, selection) != 0:
-            sys.exit("could not build the features the benchmarks read")
+    if not settings.duckdb_path.exists():  # training and serving read the features: build them through Dagster
+        cli.land(settings, *cli.YEAR)
+        for selection, partition in cli.data_stages():
+            if cli.materialize(settings, selection, partition) != 0:
+                sys.exit("could not build the features the benchmarks read")
     for module in BENCHMARKS:
         print(f"== {module}", flush=True)
         subprocess.run([sys.executable, "-m", module], check=True)

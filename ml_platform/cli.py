@@ -19,6 +19,13 @@ from ml_platform.settings import PROJECT_ROOT, Settings, get_settings
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 DEFINITIONS_MODULE = "ml_platform.definitions"
 DEMO_DAY = date(2013, 12, 31)
+YEAR = (date(2013, 1, 1), date(2013, 12, 31))
+YEAR_RANGE = f"{YEAR[0].isoformat()}...{YEAR[1].isoformat()}"  # every daily partition, in one run
+# `dagster asset materialize` runs one partitions definition at a time: the data is built in two runs
+REFERENCE_ASSETS = " or ".join(f'key:"{layer}/{table}"' for layer in ("raw", "staging")
+                               for table in ("planes", "airlines", "airports"))
+DAILY_ASSETS = " or ".join(f'key:"{key}"' for key in ("raw/flights", "raw/weather", "staging/flights",
+                                                      "staging/weather", "features/flight_features"))
 
 
 def _environment(settings: Settings) -> dict[str, str]:
@@ -27,16 +34,22 @@ def _environment(settings: Settings) -> dict[str, str]:
     instance_yaml = settings.dagster_home / "dagster.yaml"
     if not instance_yaml.exists():
         shutil.copy(PROJECT_ROOT / "deploy" / "dagster.yaml", instance_yaml)
-    return {**os.environ, **settings.subprocess_env(), "DAGSTER_HOME": str(settings.dagster_home)}
+    # a single-run backfill plans each asset's whole partition range in one event, not one per partition
+    # (saves minutes on the year's range; a failed run then does not mark each partition failed)
+    return {**os.environ, **settings.subprocess_env(), "DAGSTER_HOME": str(settings.dagster_home),
+            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
 
 
 def materialize(settings: Settings, selection: str = "*", partition: str | None = None) -> int:
-    """Materialize ``selection`` with the dagster CLI, printing each step as it finishes."""
+    """Materialize ``selection`` with the dagster CLI, printing each step as it finishes.
+
+    ``partition`` is one key (``2013-03-05``) or a range (``2013-01-01...2013-12-31``, one run).
+    """
     log_path = settings.home / "logs" / f"materialize-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     args = [DAGSTER, "asset", "materialize", "-m", DEFINITIONS_MODULE, "--select", selection]
     if partition:
-        args += ["--partition", partition]
+        args += ["--partition-range" if "..." in partition else "--partition", partition]
     label = f"'{selection}'" + (f" [{partition}]" if partition else "")
     print(f"materializing {label} through Dagster (full log: {log_path})", flush=True)
     started = time.monotonic()
@@ -92,20 +105,35 @@ def stop(settings: Settings) -> None:
     print(f"stopped {stopped.bento_tag} (pid {stopped.pid})" if stopped else "no service was running")
 
 
+def land(settings: Settings, first: date, last: date) -> int:
+    """Drop the source's day files for ``first..last`` into the landing zone (the sensor picks them up)."""
+    from ml_platform import landing
+
+    files = landing.land(settings.landing, first, last)
+    print(f"landed {len(files)} files for {first}..{last} in {settings.landing}")
+    return 0
+
+
+def data_stages() -> list[tuple[str, str | None]]:
+    """The runs that build the data: the reference tables, then every daily partition of the year in one run."""
+    return [(REFERENCE_ASSETS, None), (DAILY_ASSETS, YEAR_RANGE)]
+
+
 def demo_stages() -> list[tuple[str, str | None]]:
     """The runs that materialize the whole graph: data, one candidate per spec, then gate and serving."""
     from ml_platform.specs import SPECS
 
     return [
-        ("group:raw or group:staging or group:features", None),
+        *data_stages(),
         *[('key:"models/candidate"', spec) for spec in sorted(SPECS)],
         ('key:"models/champion" or group:serving or group:monitoring', None),
     ]
 
 
 def demo(settings: Settings) -> int:
-    """The whole loop: materialize every asset, ask the served model once, stop the service."""
+    """The whole loop: land the year, build it, train and serve, ask the served model once, stop it."""
     started = time.monotonic()
+    land(settings, *YEAR)
     for selection, partition in demo_stages():
         code = materialize(settings, selection, partition)
         if code != 0:
@@ -160,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="materialize the whole graph, print one served prediction, stop the service")
     mat = sub.add_parser("materialize", help="materialize an asset selection through the dagster CLI")
     mat.add_argument("--select", default="*", help="Dagster asset selection (default: everything)")
-    mat.add_argument("--partition", help="partition key, e.g. a model spec for models/candidate")
+    mat.add_argument("--partition", help="a partition key: a day (2013-03-05), a range in one run (2013-01-01...2013-01-31) or a model spec")
+    land_parser = sub.add_parser("land", help="drop the source's day files into the landing zone")
+    land_parser.add_argument("--date", type=date.fromisoformat, help="one day, e.g. 2013-03-05")
+    land_parser.add_argument("--start", type=date.fromisoformat, help="first day of a range")
+    land_parser.add_argument("--end", type=date.fromisoformat, help="last day of a range (default: --start)")
     pred = sub.add_parser("predict", help="ask the running service about one flight")
     pred.add_argument("--flight", help="JSON object with the feature contract's fields (default: a Dec 31 flight)")
     sub.add_parser("stop", help="stop the running service")
@@ -177,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         return demo(settings)
     if args.command == "materialize":
         return materialize(settings, args.select, args.partition)
+    if args.command == "land":
+        first = args.date or args.start
+        if first is None or (args.date and (args.start or args.end)):
+            parser.error("land needs --date DAY, or --start DAY [--end DAY]")
+        return land(settings, first, args.end or first)
     if args.command == "predict":
         predict(settings, json.loads(args.flight) if args.flight else None)
         return 0

@@ -8,7 +8,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from assets.dbt import dbt_models, dbt_project
+from assets.dbt import daily_dbt_models, dbt_project, reference_dbt_models
+from assets.features import check_no_leakage
 from assets.models import candidate, champion
 from assets.monitoring import feature_profile
 from assets.raw import raw_assets
@@ -18,14 +19,15 @@ from resources.k8s import partition_aware_k8s_job_executor
 from resources.mlflow import mlflow_tracking_resource
 from resources.registry import RegistryResource
 from resources.serving import BentoResource
-from resources.storage import LakeResource, ReferenceDataResource, WarehouseResource
+from resources.storage import LakeResource, LandingResource, WarehouseResource
+from sensors.landing import landing_sensor
 
 settings = get_settings()
 settings.export_env()  # dbt, bentoml and mlflow subprocesses find the same state
 
 resources = {
     "lake_store": LakeResource(root=str(settings.lake)),
-    "reference_data": ReferenceDataResource(),
+    "landing_zone": LandingResource(root=str(settings.landing)),
     "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
     "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
     "mlflow": mlflow_tracking_resource.configured(
@@ -44,12 +46,15 @@ resources = {
     ),
 }
 
-assets = [*raw_assets, dbt_models, candidate, champion, bento, service, k8s_manifests, batch_predictions,
-          champion_vs_challenger, feature_profile]
+assets = [*raw_assets, reference_dbt_models, daily_dbt_models, candidate, champion, bento, service, k8s_manifests,
+          batch_predictions, champion_vs_challenger, feature_profile]
+asset_checks = [check_no_leakage]
 
 defs = dg.Definitions(
     assets=assets,
     resources=resources,
+    asset_checks=asset_checks,
+    sensors=[landing_sensor],
     # local: one process, no servers; k8s: a pod per step, sized by its asset and partition
     executor=partition_aware_k8s_job_executor if settings.env == "k8s" else dg.in_process_executor,
 )

@@ -32,6 +32,11 @@ class Settings:
         return self.home / "lake"
 
     @property
+    def landing(self) -> Path:
+        """Where the source system drops one file per day per table (and where bad files are quarantined)."""
+        return self.home / "landing"
+
+    @property
     def duckdb_path(self) -> Path:
         return self.home / "warehouse.duckdb"
 

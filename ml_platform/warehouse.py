@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -28,7 +30,23 @@ def read_features(duckdb_path: Path, start: date | None = None, end: date | None
         return con.sql(query, params=params).pl()
 
 
-def row_counts(duckdb_path: Path, relations: list[str]) -> dict[str, int]:
-    """``count(*)`` of each relation (``schema.table`` or a quoted dbt relation name)."""
+@dataclass(frozen=True)
+class RowCount:
+    """What to count: a relation (``schema.table`` or a quoted dbt relation name), optionally by a date column."""
+
+    relation: str
+    date_column: str | None = None
+
+
+def row_counts(duckdb_path: Path, queries: Iterable[RowCount], window: tuple[date, date] | None = None
+               ) -> dict[RowCount, int]:
+    """``count(*)`` of each relation; restricted to ``window`` (inclusive) where a date column is named."""
+    counts = {}
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        return {rel: con.execute(f"select count(*) from {rel}").fetchone()[0] for rel in relations}
+        for query in queries:
+            if query.date_column and window:
+                sql = f"select count(*) from {query.relation} where {query.date_column} between ? and ?"
+                counts[query] = con.execute(sql, list(window)).fetchone()[0]
+            else:
+                counts[query] = con.execute(f"select count(*) from {query.relation}").fetchone()[0]
+    return counts

@@ -14,6 +14,7 @@ EXPECTED_ASSETS = {
     "serving/champion_vs_challenger",
     "monitoring/feature_profile",
 }
+DAILY_ASSETS = {"raw/flights", "raw/weather", "staging/flights", "staging/weather", "features/flight_features"}
 
 
 def test_definitions_validate():
@@ -33,6 +34,38 @@ def test_asset_graph_snapshot():
     assert deps["serving/batch_predictions"] == {"features/flight_features", "models/champion"}
     assert deps["serving/champion_vs_challenger"] == {"features/flight_features", "models/candidate"}
     assert graph.get(dg.AssetKey(["staging", "flights"])).group_name == "staging"
+    assert deps["raw/flights"] == {"raw/airlines", "raw/airports"}  # the contract's code lists
+
+
+def test_daily_layers_are_partitioned_and_backfill_in_one_run():
+    graph = defs.resolve_asset_graph()
+    daily = {key.to_user_string() for key in graph.get_all_asset_keys()
+             if isinstance(graph.get(key).partitions_def, dg.TimeWindowPartitionsDefinition)}
+    assert daily == DAILY_ASSETS
+    for name in DAILY_ASSETS:
+        node = graph.get(dg.AssetKey.from_user_string(name))
+        keys = node.partitions_def.get_partition_keys()
+        assert (keys[0], keys[-1], len(keys)) == ("2013-01-01", "2013-12-31", 365)
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    dbt_daily = defs.resolve_assets_def(dg.AssetKey(["features", "flight_features"]))
+    assert dbt_daily.op.pool == "duckdb"
+
+
+def test_contracts_and_leakage_are_blocking_checks():
+    checks = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
+    raw = {f"raw/{t}" for t in ("flights", "weather", "planes", "airlines", "airports")}
+    assert {(key, "contract") for key in raw} | {("features/flight_features", "check_no_leakage")} <= checks
+    for key in raw:
+        [spec] = [s for s in defs.resolve_assets_def(dg.AssetKey.from_user_string(key)).check_specs
+                  if s.name == "contract"]
+        assert spec.blocking
+    from assets.features import check_no_leakage
+
+    assert [spec.blocking for spec in check_no_leakage.check_specs] == [True]
+
+
+def test_landing_sensor_is_registered():
+    assert defs.resolve_sensor_def("landing_sensor").default_status == dg.DefaultSensorStatus.RUNNING
 
 
 def test_promotion_gate_is_a_blocking_check_and_dbt_tests_are_checks():

@@ -1,16 +1,24 @@
 """One whole-loop materialization per session, shared by the e2e modules; the service is stopped after.
 
 It launches the same runs as `make demo` (data, one candidate per spec, then gate, serving and
-monitoring) on every 10th flight, into a persistent instance the UI test reads.
+monitoring) on every 10th flight landed for the whole year, into a persistent instance the UI test reads.
 """
 
 import dagster as dg
 import pytest
 
-from ml_platform.cli import demo_stages
+from ml_platform import landing
+from ml_platform.cli import YEAR, demo_stages
 from ml_platform.serving import deploy
 from ml_platform.settings import get_settings
-from resources.storage import ReferenceDataResource
+
+
+def _partition(partition: str | None) -> dict:
+    """In-process form of the CLI's --partition / --partition-range: a key, or a range run's tags."""
+    if partition is None or "..." not in partition:
+        return {"partition_key": partition}
+    first, last = partition.split("...")
+    return {"tags": {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}}
 
 
 class Stages:
@@ -29,22 +37,17 @@ class Stages:
 
 @pytest.fixture(scope="session")
 def loop():
-    from ml_platform.definitions import assets, resources
+    from ml_platform.definitions import asset_checks, assets, resources
 
     settings = get_settings()
+    landing.land(settings.landing, *YEAR, sample_every=10)
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     instance = dg.DagsterInstance.local_temp(tempdir=str(settings.dagster_home))
     stages = []
     try:
         for selection, partition in demo_stages():
-            stages.append(dg.materialize(
-                assets,
-                selection=selection,
-                partition_key=partition,
-                resources={**resources, "reference_data": ReferenceDataResource(sample_every=10)},
-                instance=instance,
-                raise_on_error=False,
-            ))
+            stages.append(dg.materialize([*assets, *asset_checks], selection=selection, resources=resources,
+                                         instance=instance, raise_on_error=False, **_partition(partition)))
         yield Stages(stages), settings
     finally:
         deploy.stop(settings.serving_dir)

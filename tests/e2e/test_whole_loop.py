@@ -1,4 +1,4 @@
-"""The whole loop in-process on every 10th flight: raw -> dbt -> MLflow -> bentoml serve -> whylogs."""
+"""The whole loop in-process on every 10th flight: landing -> raw -> dbt -> MLflow -> bentoml serve -> whylogs."""
 
 from datetime import date
 
@@ -33,7 +33,8 @@ def test_every_asset_materialized_and_every_check_passed(loop):
             "serving/champion_vs_challenger",
             "monitoring/feature_profile"} <= materialized
     evaluations = result.get_asset_check_evaluations()
-    assert len(evaluations) > 10  # the dbt tests and the promotion gate
+    assert len(evaluations) > 10  # the contracts, the dbt tests, the leakage check and the promotion gate
+    assert {"contract", "check_no_leakage", "promotion_gate"} <= {e.check_name for e in evaluations}
     assert [e.check_name for e in evaluations if not e.passed] == []
 
 

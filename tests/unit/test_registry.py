@@ -70,12 +70,13 @@ def test_loading_without_champion_says_what_to_do(tracking):
         registry.load_model("never_trained")
 
 
-def test_exported_model_scores_like_the_registered_one_without_mlflow(tracking, trained):
+@pytest.mark.parametrize("spec", sorted(SPECS))
+def test_exported_model_scores_like_the_registered_one_without_mlflow(tracking, trained, spec):
     from ml_platform.serving.scoring import ServedModel
 
-    model, valid = trained
-    record = registry.log_candidate(model, WINDOW, "unit_model", "h", "test")
-    mlflow.end_run()
+    models, valid = trained
+    model = models[spec]
+    record = log(model)
     directory = registry.export_model("unit_model", record.version, tracking / "served")
     assert registry.export_model("unit_model", record.version, tracking / "served") == directory  # reused
     served = ServedModel.load(directory)

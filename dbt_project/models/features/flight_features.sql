@@ -1,24 +1,30 @@
+{{ daily_partition_config('flight_date') }}
 -- One row per flight: what is known when the flight is scheduled on day D.
 -- Point-in-time rule: schedule, plane and the origin's weather at the scheduled hour of D, plus
 -- aggregates over days strictly before D (windows end at `1 day preceding`). Never D's outcomes.
-with flights as (
+-- A run builds the days of its partition window; the aggregates read the 28 days before it from staging.
+with history as (
     select * from {{ ref('stg_flights') }}
+    where {{ in_partition_window('flight_date', days_before=28) }}
+),
+flights as (
+    select * from history where {{ in_partition_window('flight_date') }}
 ),
 
 daily_carrier as (
     select carrier, flight_date, count(*) as n, sum(is_delayed::int) as delayed
-    from flights group by all
+    from history group by all
 ),
 daily_route as (
     select origin, dest, flight_date, count(*) as n, sum(is_delayed::int) as delayed
-    from flights group by all
+    from history group by all
 ),
 daily_origin_hour as (
     select origin, sched_dep_hour, flight_date, count(*) as n, sum(is_delayed::int) as delayed
-    from flights group by all
+    from history group by all
 ),
 daily_origin as (
-    select origin, flight_date, count(*) as n from flights group by all
+    select origin, flight_date, count(*) as n from history group by all
 ),
 
 carrier_7d as (
@@ -73,8 +79,7 @@ select
 from flights f
 left join {{ ref('stg_planes') }} p on p.tailnum = f.tailnum
 left join {{ ref('stg_weather') }} w
-    on w.origin = f.origin and w.year = f.year and w.month = f.month and w.day = f.day
-    and w.hour = f.sched_dep_hour
+    on w.origin = f.origin and w.weather_date = f.flight_date and w.hour = f.sched_dep_hour
 left join carrier_7d c on c.carrier = f.carrier and c.flight_date = f.flight_date
 left join route_28d r on r.origin = f.origin and r.dest = f.dest and r.flight_date = f.flight_date
 left join origin_hour_28d oh

@@ -1,4 +1,5 @@
--- One row per scheduled flight, with the label.
+{{ daily_partition_config('flight_date') }}
+-- One row per scheduled flight, with the label; daily partitions, rebuilt per partition window.
 -- Label: arrival delay > 15 min. Cancelled (no departure) and diverted (no arrival delay) flights
 -- count as delayed: for the traveller they are worse than a late arrival.
 select
@@ -21,3 +22,4 @@ select
     dep_time is null as cancelled,
     (arr_delay is null or arr_delay > 15) as is_delayed
 from {{ source('raw', 'flights') }}
+where {{ in_partition_window('make_date(year, month, day)') }}
