@@ -107,12 +107,6 @@ def set_alias(model_name: str, alias: str, version: str) -> None:
     MlflowClient().set_registered_model_alias(model_name, alias, version)
 
 
-def version_metrics(model_name: str, version: str) -> dict[str, float]:
-    client = MlflowClient()
-    run_id = client.get_model_version(model_name, version).run_id
-    return dict(client.get_run(run_id).data.metrics)
-
-
 @dataclass
 class LoadedModel:
     predictor: Predictor
