@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import polars as pl
+
+from ml_platform.atomic import replacing
 
 
 def table_dir(lake: Path, layer: str, table: str) -> Path:
@@ -26,16 +26,9 @@ def write_atomic(frame: pl.DataFrame, path: Path) -> Path:
     A reader sees the old file or the new one, never half of either; writing the same slice again
     replaces it instead of adding a second copy.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with replacing(path) as tmp:
         if path.suffix == ".csv":
             frame.write_csv(tmp, null_value="NA")
         else:
             frame.write_parquet(tmp, compression="zstd", statistics=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,8 @@ if not hasattr(np, "unicode_"):  # whylogs 1.6 still references np.unicode_, rem
 
 import whylogs as why  # noqa: E402
 from whylogs.core import DatasetProfileView  # noqa: E402
+
+from ml_platform.atomic import replacing  # noqa: E402
 
 SUMMARY_COLUMNS = {
     "counts/n": "count",
@@ -34,15 +34,8 @@ def profile(frame: pl.DataFrame) -> DatasetProfileView:
 
 def write(view: DatasetProfileView, path: Path) -> Path:
     """Serialize atomically: a reader never sees half a profile."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        view.write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp:
+        view.write(str(tmp))
     return path
 
 

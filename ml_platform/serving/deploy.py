@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from ml_platform import registry
+from ml_platform import atomic, registry
 from ml_platform.serving.app import MODEL_DIR_ENV
 from ml_platform.serving.router import STATUS_PATH
 from ml_platform.settings import MODEL_NAME
@@ -89,9 +89,7 @@ def _write_record(state_dir: Path, deployment: Deployment | None) -> None:
     if deployment is None:
         path.unlink(missing_ok=True)
         return
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(deployment), indent=2))
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(asdict(deployment), indent=2))
 
 
 def is_alive(pid: int) -> bool:
@@ -177,9 +175,7 @@ def ensure_router(state_dir: Path, timeout_s: float = 20.0) -> str:
     else:
         _terminate(process.pid)
         raise DeploymentError(f"router on {url} did not start in {timeout_s:.0f}s")
-    tmp = state_dir / f"{ROUTER_FILE}.tmp"
-    tmp.write_text(json.dumps({"pid": process.pid, "url": url}))
-    os.replace(tmp, state_dir / ROUTER_FILE)
+    atomic.write_text(state_dir / ROUTER_FILE, json.dumps({"pid": process.pid, "url": url}))
     return url
 
 

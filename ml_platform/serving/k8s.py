@@ -10,13 +10,13 @@ bento image's non-root user with a read-only root filesystem; the only writable 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ml_platform import atomic
 from ml_platform.serving.app import MODEL_DIR_ENV
 
 APP = "flight-delay"
@@ -165,9 +165,5 @@ def write_manifests(directory: Path, bento_tag: str, champion_version: str, chal
                     cfg: K8sSettings = K8sSettings()) -> tuple[Path, list[dict[str, Any]]]:
     """Render :func:`manifests` into ``directory/flight-delay.yaml`` (atomically); returns path and objects."""
     objects = manifests(bento_tag, champion_version, challenger_version, cfg)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{APP}.yaml"
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(yaml.safe_dump_all(objects, sort_keys=False))
-    os.replace(tmp, path)
+    path = atomic.write_text(directory / f"{APP}.yaml", yaml.safe_dump_all(objects, sort_keys=False))
     return path, objects
