@@ -1,20 +1,47 @@
-"""serving/*: the bento, the service on 127.0.0.1, Kubernetes manifests, batch scores, champion vs challenger."""
+"""serving/*: the online features, the bento, the service on 127.0.0.1, Kubernetes manifests, batch scores,
+champion vs challenger."""
 
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
-from ml_platform import registry
-from ml_platform.features import request_for
+from ml_platform import online_snapshot, registry
 from ml_platform.serving import batch, comparison, k8s
-from ml_platform.serving.deploy import DeploymentError
+from ml_platform.serving.deploy import SHADOW_DIR, DeploymentError, snapshot_path
 from ml_platform.serving.scoring import ServedModel
 from ml_platform.settings import MODEL_NAME
 from resources.serving import BentoResource
 from resources.storage import LakeResource, WarehouseResource
 
-SMOKE_DAY = date(2013, 12, 31)
+LAST_DAY = date(2013, 12, 31)
+
+
+class OnlineDayConfig(dg.Config):
+    """The day whose scheduled flights the service answers (its aggregates use the days before it)."""
+
+    day: str = LAST_DAY.isoformat()
+
+
+@dg.asset(key=["serving", "online_features"], deps=[["staging", "flights"], ["staging", "weather"],
+                                                    ["staging", "planes"]],
+          group_name="serving", kinds={"duckdb"})
+def online_features(context: dg.AssetExecutionContext, config: OnlineDayConfig, warehouse: WarehouseResource,
+                    bentoml: BentoResource) -> dg.MaterializeResult:
+    """Point-in-time lookup tables for one serving day, as a file the service loads (it never opens DuckDB)."""
+    snapshot = warehouse.online_snapshot(date.fromisoformat(config.day))
+    path = online_snapshot.write(snapshot, snapshot_path(Path(bentoml.state_dir)))
+    table = "\n".join(["| table | keys | features | rows |", "|---|---|---|---|"]
+                      + [f"| {t.name} | {', '.join(t.keys)} | {', '.join(t.features)} | {len(t.rows)} |"
+                         for t in snapshot.tables])
+    context.log.info(f"online features for {snapshot.day}: {sum(len(t.rows) for t in snapshot.tables)} keys")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path)),
+        "day": snapshot.day.isoformat(),
+        "tables": dg.MetadataValue.md(table),
+        "bytes": path.stat().st_size,
+        "example_request": dg.MetadataValue.json(snapshot.example),
+    })
 
 
 @dg.asset(key=["serving", "bento"], deps=[["models", "champion"]], group_name="serving", kinds={"bentoml"})
@@ -26,17 +53,15 @@ def bento(context: dg.AssetExecutionContext, bentoml: BentoResource) -> dg.Outpu
 
 
 @dg.asset(key=["serving", "service"], ins={"bento_tag": dg.AssetIn(["serving", "bento"])},
-          group_name="serving", kinds={"bentoml"})
-def service(
-    context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """The champion served by `bentoml serve`: started, smoke-tested, then switched to; the old one stopped."""
+          deps=[["serving", "online_features"]], group_name="serving", kinds={"bentoml"})
+def service(context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoResource) -> dg.MaterializeResult:
+    """The champion served by `bentoml serve` (the challenger in shadow): started, smoke-tested, switched to."""
     version = registry.alias_version(MODEL_NAME, registry.CHAMPION)
     if version is None:
         raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
-    smoke = request_for(warehouse.read_features(SMOKE_DAY, SMOKE_DAY).row(0, named=True))
+    shadow = registry.alias_version(MODEL_NAME, registry.CHALLENGER) or ""
     try:
-        deployment, answer = bentoml.deploy(bento_tag, version, smoke)
+        deployment, answer = bentoml.deploy(bento_tag, version, shadow)
     except DeploymentError as exc:
         raise dg.Failure(description=f"v{version} was not deployed; the previous version still serves: {exc}",
                          metadata={"bento_tag": bento_tag, "model_version": version}) from exc
@@ -47,6 +72,7 @@ def service(
             "version_url": dg.MetadataValue.url(deployment.url),
             "bento_tag": bento_tag,
             "model_version": version,
+            "shadow_version": deployment.shadow_version or "none",
             "pid": deployment.pid,
             "smoke_probability": answer["probability"],
             "log": dg.MetadataValue.path(deployment.log_path),
@@ -81,8 +107,8 @@ def k8s_manifests(context: dg.AssetExecutionContext, bento_tag: str, bentoml: Be
 class BatchWindowConfig(dg.Config):
     """The days to score (inclusive); the features table is not partitioned by day yet."""
 
-    start: str = SMOKE_DAY.isoformat()
-    end: str = SMOKE_DAY.isoformat()
+    start: str = LAST_DAY.isoformat()
+    end: str = LAST_DAY.isoformat()
 
 
 @dg.asset(key=["serving", "batch_predictions"], deps=[["features", "flight_features"], ["models", "champion"]],
@@ -130,7 +156,7 @@ class ComparisonConfig(dg.Config):
 def champion_vs_challenger(
     context: dg.AssetExecutionContext, config: ComparisonConfig, warehouse: WarehouseResource, bentoml: BentoResource
 ) -> dg.MaterializeResult:
-    """Champion vs challenger log-loss on the same labelled flights, with a day-level paired t-test."""
+    """Champion vs challenger log-loss on the same labelled flights (live shadow log first), day-level t-test."""
     champion = registry.alias_version(MODEL_NAME, registry.CHAMPION)
     challenger = registry.alias_version(MODEL_NAME, registry.CHALLENGER)
     if challenger is None:
@@ -140,11 +166,13 @@ def champion_vs_challenger(
         return dg.MaterializeResult(metadata={"decision": "no champion yet: promote the first model",
                                               "challenger_version": challenger})
     frame = warehouse.read_features(date.fromisoformat(config.start), date.fromisoformat(config.end))
-    result = comparison.compare_models(_served(champion, bentoml), _served(challenger, bentoml), frame, config.alpha)
+    source, result = comparison.compare_versions(_served(champion, bentoml), _served(challenger, bentoml), frame,
+                                                 Path(bentoml.state_dir) / SHADOW_DIR, config.alpha)
     context.log.info(f"v{challenger} vs champion v{champion}: {result.decision} (p={result.p_value:.3g})")
     return dg.MaterializeResult(
         metadata={
             "decision": result.decision,
+            "source": source,
             "champion_version": champion,
             "challenger_version": challenger,
             "logloss_difference": result.difference,

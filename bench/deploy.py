@@ -13,17 +13,17 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import threading
 import time
-from datetime import date
 from urllib.parse import urlsplit
 
 import uvloop
 
 from bench.loadgen import run_load
 from ml_platform import registry, warehouse
-from ml_platform.features import request_for
 from ml_platform.serving import deploy
+from ml_platform.serving.online import OnlineFeatures, scheduled_request
 from ml_platform.settings import MODEL_NAME, PROJECT_ROOT, get_settings
 
 log = logging.getLogger("bench.deploy")
@@ -43,10 +43,12 @@ def main() -> None:
     if champion is None:
         raise SystemExit("no champion in ML_PLATFORM_HOME: run `make demo` first")
     previous = str(int(champion) - 1) if int(champion) > 1 else champion
-    rows = warehouse.read_features(settings.duckdb_path, date(2013, 12, 31), date(2013, 12, 31)).head(100)
-    flights = [request_for(r) for r in rows.iter_rows(named=True)]
-    bodies = [json.dumps({"flight": f}).encode() for f in flights]
     state = settings.home / "bench-deploy"
+    state.mkdir(parents=True, exist_ok=True)
+    shutil.copy(deploy.snapshot_path(settings.serving_dir), deploy.snapshot_path(state))
+    online = OnlineFeatures.load(deploy.snapshot_path(state))
+    rows = warehouse.read_schedule(settings.duckdb_path, online.day, online.day).head(100)
+    bodies = [json.dumps({"flight": scheduled_request(r, online)}).encode() for r in rows.iter_rows(named=True)]
     started = time.perf_counter()
     tag = deploy.build_bento(PROJECT_ROOT, env)
     build_s = time.perf_counter() - started
@@ -61,7 +63,7 @@ def main() -> None:
         log.info("%s", switches[-1])
 
     try:
-        first, _ = deploy.deploy(tag, champion, state, env, flights[0])
+        first, _ = deploy.deploy(tag, champion, state, env)
         switch("rollback_idle")
         stop, outcome = threading.Event(), {}
         load = threading.Thread(target=lambda: outcome.update(result=uvloop.run(run_load(

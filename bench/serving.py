@@ -3,9 +3,13 @@
 In one run, on 127.0.0.1 with the same closed-loop load generator (:mod:`bench.loadgen`):
 
 * ``bare_asgi``: the platform's Starlette endpoints under plain uvicorn (same model call, no BentoML);
-* ``bentoml_default``: the same model call as a sync ``@bentoml.api`` in BentoML's default config;
-* ``service``: the platform's ``FlightDelay`` service (``bentoml serve``);
-* ``service_via_router``: the same, through the local router that blue/green switches;
+* ``bentoml_default``: the same model call as a sync ``@bentoml.api`` in BentoML's default config
+  (full-feature requests: it has no online lookup);
+* ``service``: the platform's ``FlightDelay`` service (``bentoml serve``), schedule-time requests joined
+  with the online snapshot (``/predict``);
+* ``service_features_endpoint``: the same service given every feature (``/predict_features``), which
+  shows what the lookup costs;
+* ``service_via_router``: the service through the local router that blue/green switches;
 
 then batch scoring (``serving/batch_predictions``' engine) against bare ``booster.predict``, the batch
 endpoint's rows/s against bare ``booster.predict`` on the same rows, a paced soak of
@@ -39,8 +43,9 @@ from bench.loadgen import run_load
 from ml_platform import registry, warehouse
 from ml_platform.features import request_for
 from ml_platform.serving import batch
-from ml_platform.serving.app import MODEL_DIR_ENV
-from ml_platform.serving.deploy import free_port
+from ml_platform.serving.app import MODEL_DIR_ENV, ONLINE_FEATURES_ENV
+from ml_platform.serving.deploy import free_port, snapshot_path
+from ml_platform.serving.online import OnlineFeatures, scheduled_request
 from ml_platform.serving.scoring import ServedModel
 from ml_platform.settings import MODEL_NAME, PROJECT_ROOT, get_settings
 
@@ -162,9 +167,13 @@ def main() -> None:
     model_dir = registry.export_model(MODEL_NAME, version, settings.serving_dir / "models")
     model = ServedModel.load(model_dir)
     frame = warehouse.read_features(settings.duckdb_path, DAY, DAY)
-    flights = [request_for(row) for row in frame.iter_rows(named=True)]
+    online = OnlineFeatures.load(snapshot_path(settings.serving_dir))
+    flights = [scheduled_request(r, online) for r in warehouse.read_schedule(settings.duckdb_path, online.day,
+                                                                             online.day).iter_rows(named=True)]
     bodies = [json.dumps({"flight": f}).encode() for f in flights[:200]]
-    env = {**settings.subprocess_env(), MODEL_DIR_ENV: str(model_dir)}
+    feature_bodies = [json.dumps({"flight": request_for(row)}).encode() for row in frame.head(200).iter_rows(named=True)]
+    env = {**settings.subprocess_env(), MODEL_DIR_ENV: str(model_dir),
+           ONLINE_FEATURES_ENV: str(snapshot_path(settings.serving_dir))}
     load_before = os.getloadavg()
     results: dict[str, object] = {"batch_scoring": _batch_scoring(model, settings)}
 
@@ -176,13 +185,16 @@ def main() -> None:
 
     port = free_port()
     with server([str(BIN / "bentoml"), "serve", "bench.bentoml_default:FlightDelayDefault", "--host",
-                 "127.0.0.1", "--port", str(port)], env, port, bodies[0]) as process:
-        results["bentoml_default"] = measure(port, "/predict", bodies, process.pid, args.seconds, args.connections)
+                 "127.0.0.1", "--port", str(port)], env, port, feature_bodies[0]) as process:
+        results["bentoml_default"] = measure(port, "/predict", feature_bodies, process.pid, args.seconds,
+                                             args.connections)
 
     port = free_port()
     with server([str(BIN / "bentoml"), "serve", "ml_platform.serving.service:FlightDelay", "--host", "127.0.0.1",
                  "--port", str(port)], env, port, bodies[0]) as process:
         results["service"] = measure(port, "/predict", bodies, process.pid, args.seconds, args.connections)
+        results["service_features_endpoint"] = measure(port, "/predict_features", feature_bodies, process.pid,
+                                                       args.seconds, args.connections)
         results["service_via_router"] = _via_router(port, bodies, process.pid, args)
         batch = [json.dumps({"flights": flights[:args.batch_rows]}).encode()]
         batch_run = measure(port, "/predict_batch", batch, process.pid, args.seconds, 2)

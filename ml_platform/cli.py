@@ -18,7 +18,6 @@ from ml_platform.settings import PROJECT_ROOT, Settings, get_settings
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 DEFINITIONS_MODULE = "ml_platform.definitions"
-DEMO_DAY = date(2013, 12, 31)
 YEAR = (date(2013, 1, 1), date(2013, 12, 31))
 YEAR_RANGE = f"{YEAR[0].isoformat()}...{YEAR[1].isoformat()}"  # every daily partition, in one run
 # `dagster asset materialize` runs one partitions definition at a time: the data is built in two runs
@@ -79,16 +78,18 @@ def _deployment(settings: Settings):
 
 
 def predict(settings: Settings, flight: dict | None = None) -> dict:
-    """Send one flight to the running service and print the answer."""
+    """Send one flight, as known at schedule time, to the running service and print the answer."""
     from ml_platform import warehouse
-    from ml_platform.features import request_for
+    from ml_platform.serving.deploy import snapshot_path
+    from ml_platform.serving.online import OnlineFeatures, scheduled_request
 
     record = _deployment(settings)
     if flight is None:
-        row = warehouse.read_features(settings.duckdb_path, DEMO_DAY, DEMO_DAY).row(0, named=True)
-        flight = request_for(row)
-        print(f"flight: {row['carrier']} {row['origin']}->{row['dest']} on {row['flight_date']} "
-              f"at {row['sched_dep_hour']}h (actually delayed: {row['is_delayed']})")
+        online = OnlineFeatures.load(snapshot_path(settings.serving_dir))
+        row = warehouse.read_schedule(settings.duckdb_path, online.day, online.day).row(0, named=True)
+        flight = scheduled_request(row, online)
+        print(f"flight: {row['carrier']}{row['flight']} {row['origin']}->{row['dest']} on {row['flight_date']} "
+              f"at {row['sched_dep_time']:04d} (actually delayed: {row['is_delayed']})")
     response = httpx.post(record.predict_url, json={"flight": flight}, timeout=10.0)
     if response.status_code != 200:
         raise SystemExit(f"service answered {response.status_code}: {response.text}")
@@ -194,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     land_parser.add_argument("--start", type=date.fromisoformat, help="first day of a range")
     land_parser.add_argument("--end", type=date.fromisoformat, help="last day of a range (default: --start)")
     pred = sub.add_parser("predict", help="ask the running service about one flight")
-    pred.add_argument("--flight", help="JSON object with the feature contract's fields (default: a Dec 31 flight)")
+    pred.add_argument("--flight", help="JSON object: a flight as known at schedule time (default: one of the "
+                      "online snapshot's day)")
     sub.add_parser("stop", help="stop the running service")
     sub.add_parser("rollback", help="point the MLflow champion alias back at the previous promoted version")
     sub.add_parser("validate", help="dagster definitions validate on workspace.yaml")

@@ -13,7 +13,14 @@ from assets.features import check_no_leakage
 from assets.models import candidate, champion
 from assets.monitoring import feature_profile
 from assets.raw import raw_assets
-from assets.serving import batch_predictions, bento, champion_vs_challenger, k8s_manifests, service
+from assets.serving import (
+    batch_predictions,
+    bento,
+    champion_vs_challenger,
+    k8s_manifests,
+    online_features,
+    service,
+)
 from ml_platform.settings import EXPERIMENT_NAME, MODEL_NAME, PROJECT_ROOT, get_settings
 from resources.k8s import partition_aware_k8s_job_executor
 from resources.mlflow import mlflow_tracking_resource
@@ -46,8 +53,8 @@ resources = {
     ),
 }
 
-assets = [*raw_assets, reference_dbt_models, daily_dbt_models, candidate, champion, bento, service, k8s_manifests,
-          batch_predictions, champion_vs_challenger, feature_profile]
+assets = [*raw_assets, reference_dbt_models, daily_dbt_models, candidate, champion, online_features, bento, service,
+          k8s_manifests, batch_predictions, champion_vs_challenger, feature_profile]
 asset_checks = [check_no_leakage]
 
 defs = dg.Definitions(

@@ -11,10 +11,20 @@ import duckdb
 import polars as pl
 
 FEATURES_TABLE = "features.flight_features"
+SCHEDULE_TABLE = "staging.stg_flights"
 
 
 def read_features(duckdb_path: Path, start: date | None = None, end: date | None = None) -> pl.DataFrame:
     """Feature rows with ``start <= flight_date <= end`` (either bound optional), in date order."""
+    return _read(duckdb_path, FEATURES_TABLE, start, end)
+
+
+def read_schedule(duckdb_path: Path, start: date | None = None, end: date | None = None) -> pl.DataFrame:
+    """Staged flights (schedule, tail number, outcome) of ``start..end``, in the features' row order."""
+    return _read(duckdb_path, SCHEDULE_TABLE, start, end)
+
+
+def _read(duckdb_path: Path, table: str, start: date | None, end: date | None) -> pl.DataFrame:
     if not Path(duckdb_path).exists():
         raise FileNotFoundError(f"DuckDB warehouse not found at {duckdb_path}: materialize features first")
     clauses, params = [], []
@@ -26,7 +36,7 @@ def read_features(duckdb_path: Path, start: date | None = None, end: date | None
         params.append(end)
     where = f"where {' and '.join(clauses)}" if clauses else ""
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        query = f"select * from {FEATURES_TABLE} {where} order by flight_date, flight_id"
+        query = f"select * from {table} {where} order by flight_date, flight_id"
         return con.sql(query, params=params).pl()
 
 

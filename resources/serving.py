@@ -1,8 +1,6 @@
 """BentoML build and local deployment, configured from the platform settings."""
 
 from pathlib import Path
-from typing import Any
-
 import dagster as dg
 
 from ml_platform.serving import deploy
@@ -28,5 +26,6 @@ class BentoResource(dg.ConfigurableResource):
     def build(self, version: str | None = None) -> str:
         return deploy.build_bento(Path(self.project_root), self.env, version)
 
-    def deploy(self, bento_tag: str, model_version: str, smoke_request: dict[str, Any]):
-        return deploy.deploy(bento_tag, model_version, Path(self.state_dir), self.env, smoke_request)
+    def deploy(self, bento_tag: str, model_version: str, shadow_version: str = ""):
+        """Serve ``model_version`` (smoke-tested on the online snapshot's example flight), shadowed by another."""
+        return deploy.deploy(bento_tag, model_version, Path(self.state_dir), self.env, shadow_version=shadow_version)

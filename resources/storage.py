@@ -7,7 +7,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from ml_platform import leakage, warehouse
+from ml_platform import leakage, online_snapshot, warehouse
+from ml_platform.serving.online import OnlineFeatures
 
 
 class LakeResource(dg.ConfigurableResource):
@@ -37,6 +38,9 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def read_features(self, start: date | None = None, end: date | None = None) -> pl.DataFrame:
         return warehouse.read_features(Path(self.duckdb_path), start, end)
+
+    def online_snapshot(self, day: date) -> OnlineFeatures:
+        return online_snapshot.build(Path(self.duckdb_path), day)
 
     def check_leakage(self, first: date, last: date) -> leakage.LeakageReport:
         return leakage.check(Path(self.duckdb_path), first, last)

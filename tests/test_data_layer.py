@@ -1,7 +1,7 @@
 """The data layer through Dagster with real dbt and a real DuckDB file, in a home of its own.
 
-Builds 2013-01-01..02-10 (every flight) once; then re-runs a day, re-drops a bad file, plants leaks and
-drives the landing sensor against it.
+Builds 2013-01-01..02-10 (every flight) once; then re-runs a day, re-drops a bad file, plants leaks,
+drives the landing sensor against it, and serves a day's flights through the online snapshot.
 """
 
 import shutil
@@ -11,11 +11,20 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
+from starlette.testclient import TestClient
 
-from ml_platform import lake, landing, leakage, sources, warehouse
+from ml_platform import lake, landing, leakage, online_snapshot, sources, warehouse
+from ml_platform.features import FEATURES
+from ml_platform.serving import batch
+from ml_platform.serving.app import Endpoints, create_app
+from ml_platform.serving.online import scheduled_request
+from ml_platform.serving.scoring import ServedModel
 from ml_platform.settings import Settings
+from ml_platform.specs import SPECS
+from ml_platform.training import TrainWindow, fit_candidate
 from resources.storage import LakeResource, LandingResource, WarehouseResource
 
 FIRST, LAST = date(2013, 1, 1), date(2013, 2, 10)
@@ -160,6 +169,38 @@ def test_leakage_check_fails_on_a_feature_that_is_the_label_in_disguise(platform
     assert not report.passed and set(report.proxies) == {"minutes_late"}
     assert report.mismatches == {}
     assert "minutes_late alone predicts is_delayed with AUC" in report.message()
+
+
+def test_online_lookup_serves_exactly_the_offline_features_and_predictions(platform):
+    """No train/serve skew: a day's real flights, sent as known at schedule time and joined with the
+    snapshot, get the stored dbt features of that day and the batch path's P(delay)."""
+    path = platform.settings.duckdb_path
+    online = online_snapshot.build(path, DAY)
+    stored = warehouse.read_features(path, DAY, DAY)
+    requests = [scheduled_request(r, online) for r in warehouse.read_schedule(path, DAY, DAY).iter_rows(named=True)]
+    assert len(requests) == stored.height > 800
+    looked_up = pl.DataFrame([online.feature_row({**r, "date": DAY}) for r in requests], infer_schema_length=None)
+    for feature in FEATURES:
+        ours, theirs = looked_up.get_column(feature.name), stored.get_column(feature.name)
+        assert ours.is_null().to_list() == theirs.is_null().to_list(), feature.name
+        if feature.kind == "categorical":
+            assert ours.to_list() == theirs.to_list(), feature.name
+        else:
+            np.testing.assert_allclose(ours.cast(pl.Float64).to_numpy(), theirs.cast(pl.Float64).to_numpy(),
+                                       rtol=1e-12, err_msg=feature.name)
+    assert looked_up.get_column("route_delay_rate_28d").is_not_null().mean() > 0.9  # history was found
+
+    window = TrainWindow(FIRST, date(2013, 1, 31), date(2013, 2, 1), LAST)
+    trained = fit_candidate(SPECS["lightgbm"], *window.split(warehouse.read_features(path, FIRST, LAST)),
+                            params={"max_rounds": 60})
+    model = ServedModel("flight_delay", "1", trained.predictor, trained.contract)
+    offline = batch.score_frame(model, stored).get_column("probability").to_numpy()
+    client = TestClient(create_app(Endpoints(model, online)))
+    served = client.post("/predict_batch", json={"flights": requests})
+    assert served.status_code == 200, served.text
+    np.testing.assert_allclose([a["probability"] for a in served.json()], offline, rtol=0, atol=1e-6)
+    single = [client.post("/predict", json={"flight": r}).json()["probability"] for r in requests[:100]]
+    np.testing.assert_allclose(single, offline[:100], rtol=0, atol=1e-6)
 
 
 def test_landing_sensor_requests_new_and_redropped_days_once_and_skips_stored_ones(platform):

@@ -10,7 +10,7 @@ EXPECTED_ASSETS = {
     "staging/flights", "staging/weather", "staging/planes", "staging/airlines", "staging/airports",
     "features/flight_features",
     "models/candidate", "models/champion",
-    "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
+    "serving/online_features", "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
     "serving/champion_vs_challenger",
     "monitoring/feature_profile",
 }
@@ -29,7 +29,8 @@ def test_asset_graph_snapshot():
             for key in graph.get_all_asset_keys()}
     assert deps["features/flight_features"] == {"staging/flights", "staging/weather", "staging/planes"}
     assert deps["models/candidate"] == {"features/flight_features"}
-    assert deps["serving/service"] == {"serving/bento"}
+    assert deps["serving/online_features"] == {"staging/flights", "staging/weather", "staging/planes"}
+    assert deps["serving/service"] == {"serving/bento", "serving/online_features"}
     assert deps["serving/k8s_manifests"] == {"serving/bento"}
     assert deps["serving/batch_predictions"] == {"features/flight_features", "models/champion"}
     assert deps["serving/champion_vs_challenger"] == {"features/flight_features", "models/candidate"}

@@ -1,9 +1,14 @@
 """The prediction endpoints as a plain Starlette app: mounted into the BentoML service, or run bare.
 
-``POST /predict`` with ``{"flight": {...}}`` and ``POST /predict_batch`` with ``{"flights": [...]}``.
-The hot path is pydantic-core's JSON validation, the contract's cached category codes, and the
+``POST /predict`` with ``{"flight": {...}}`` and ``POST /predict_batch`` with ``{"flights": [...]}`` take
+a flight as known at schedule time and join its point-in-time features from the online snapshot
+(:mod:`~ml_platform.serving.online`). ``/predict_features`` and ``/predict_features_batch`` take every
+feature of the contract, for clients that hold their own point-in-time features (backfills, what-if
+questions) and as the baseline that shows what the lookup costs. The hot path is pydantic-core's JSON
+validation, dict lookups, the contract's cached category codes and the
 :class:`~ml_platform.serving.scoring.MicroBatcher`; no DataFrame is built per request. Bad input is a
-4xx whose body names the field; nothing a client sends can make it answer 5xx.
+4xx whose body names the field; nothing a client sends can make it answer 5xx. With a shadow model,
+each single-row answer is also scored by the challenger after the fact and logged, never returned.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ml_platform.serving.schemas import request_models
+from ml_platform.serving.online import OnlineFeatures
+from ml_platform.serving.schemas import request_models, scheduled_models
 from ml_platform.serving.scoring import MicroBatcher, ServedModel
+from ml_platform.serving.shadow import Shadow
 
 log = logging.getLogger(__name__)
 
 MODEL_DIR_ENV = "ML_PLATFORM_MODEL_DIR"
+ONLINE_FEATURES_ENV = "ML_PLATFORM_ONLINE_FEATURES"
 MAX_SINGLE_BYTES = 64 * 1024
 MAX_BATCH_BYTES = 16 * 1024 * 1024
 
@@ -33,25 +41,48 @@ class _TooLarge(Exception):
 
 
 class Endpoints:
-    """The served model, its request schemas and its batcher, behind the two routes."""
+    """The served model, the online snapshot, the request schemas and the batcher, behind the routes."""
 
-    def __init__(self, model: ServedModel) -> None:
+    def __init__(self, model: ServedModel, online: OnlineFeatures, shadow: Shadow | None = None) -> None:
         self.model = model
-        self.single, self.batch = request_models(model.contract)
+        self.online = online
+        self.shadow = shadow
+        self.single, self.batch = scheduled_models(model.contract, online)
+        self.features_single, self.features_batch = request_models(model.contract)
         self.batcher = MicroBatcher(model)
 
     def _answer(self, probability: float) -> dict[str, object]:
         return {"probability": probability, "model_name": self.model.name, "model_version": self.model.version}
 
+    async def _score(self, row: dict, request_id: str | None) -> JSONResponse:
+        encoded = self.model.contract.encode_row(row)
+        probability = await self.batcher.score(encoded)
+        if self.shadow is not None:
+            self.shadow.observe(request_id, encoded, probability)
+        return JSONResponse(self._answer(probability))
+
     async def predict(self, request: Request) -> JSONResponse:
         parsed = await _parse(request, self.single, MAX_SINGLE_BYTES)
         if isinstance(parsed, JSONResponse):
             return parsed
-        row = self.model.contract.encode_row(parsed.flight.__dict__)  # type: ignore[attr-defined]
-        return JSONResponse(self._answer(await self.batcher.score(row)))
+        return await self._score(self.online.feature_row(parsed.flight.__dict__),  # type: ignore[attr-defined]
+                                 parsed.request_id)  # type: ignore[attr-defined]
+
+    async def predict_features(self, request: Request) -> JSONResponse:
+        parsed = await _parse(request, self.features_single, MAX_SINGLE_BYTES)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        return await self._score(parsed.flight.__dict__, parsed.request_id)  # type: ignore[attr-defined]
 
     async def predict_batch(self, request: Request) -> JSONResponse:
         parsed = await _parse(request, self.batch, MAX_BATCH_BYTES)
+        if isinstance(parsed, JSONResponse):
+            return parsed
+        rows = [self.online.feature_row(f.__dict__) for f in parsed.flights]  # type: ignore[attr-defined]
+        return JSONResponse([self._answer(float(p)) for p in self.model.score_rows(rows)])
+
+    async def predict_features_batch(self, request: Request) -> JSONResponse:
+        parsed = await _parse(request, self.features_batch, MAX_BATCH_BYTES)
         if isinstance(parsed, JSONResponse):
             return parsed
         probabilities = self.model.score_rows([f.__dict__ for f in parsed.flights])  # type: ignore[attr-defined]
@@ -93,19 +124,26 @@ def create_app(endpoints: Endpoints | None = None) -> Starlette:
     app = Starlette()
     app.state.endpoints = endpoints
 
-    async def predict(request: Request) -> JSONResponse:
-        return await request.app.state.endpoints.predict(request)
+    def route(name: str) -> Route:
+        async def handle(request: Request) -> JSONResponse:
+            return await getattr(request.app.state.endpoints, name)(request)
 
-    async def predict_batch(request: Request) -> JSONResponse:
-        return await request.app.state.endpoints.predict_batch(request)
+        return Route(f"/{name}", handle, methods=["POST"])
 
-    app.router.routes.extend([
-        Route("/predict", predict, methods=["POST"]),
-        Route("/predict_batch", predict_batch, methods=["POST"]),
-    ])
+    app.router.routes.extend(route(name) for name in
+                             ("predict", "predict_batch", "predict_features", "predict_features_batch"))
     return app
+
+
+def load_endpoints() -> Endpoints:
+    """The model directory and snapshot the deployer (or the pod's init container) put beside the service."""
+    missing = [name for name in (MODEL_DIR_ENV, ONLINE_FEATURES_ENV) if not os.environ.get(name)]
+    if missing:
+        raise LookupError(f"{', '.join(missing)} not set: serve through `ml-platform` / the serving/service asset")
+    model = ServedModel.load(Path(os.environ[MODEL_DIR_ENV]))
+    return Endpoints(model, OnlineFeatures.load(Path(os.environ[ONLINE_FEATURES_ENV])), Shadow.from_env(model))
 
 
 def bare_app() -> Starlette:
     """The same app without BentoML (``uvicorn --factory``): the baseline the benchmark compares with."""
-    return create_app(Endpoints(ServedModel.load(Path(os.environ[MODEL_DIR_ENV]))))
+    return create_app(load_endpoints())

@@ -2,18 +2,21 @@
 
 The per-flight log-loss difference (challenger minus champion) is averaged per day and the daily
 means are t-tested against zero: flights of one day share weather and congestion, so a flight-level
-test would overstate the evidence. Negative differences favour the challenger.
+test would overstate the evidence. Negative differences favour the challenger. The probabilities come
+from the shadow log of the live service (:mod:`~ml_platform.serving.shadow`) once its flights have
+labels, or from scoring the stored features with both versions.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
-from ml_platform.features import LABEL
+from ml_platform.features import KEY_COLUMNS, LABEL
 from ml_platform.serving import batch
 from ml_platform.serving.scoring import ServedModel
 
@@ -73,3 +76,28 @@ def compare_models(champion: ServedModel, challenger: ServedModel, frame: pl.Dat
         pl.Series("challenger", batch.score_frame(challenger, frame).get_column("probability")),
     )
     return compare(scored, alpha)
+
+
+def read_shadow(log_dir: Path, champion: str, challenger: str) -> pl.DataFrame:
+    """Every shadow row the service logged for this pair of versions (empty if none), one per request id."""
+    files = sorted(Path(log_dir).glob(f"v{champion}-vs-v{challenger}.*.jsonl"))
+    if not files:
+        return pl.DataFrame(schema={"request_id": pl.String, "champion": pl.Float64, "challenger": pl.Float64})
+    rows = pl.concat([pl.read_ndjson(f) for f in files], how="vertical_relaxed")
+    return rows.select("request_id", "champion", "challenger").unique("request_id", keep="last")
+
+
+def labelled_shadow(shadow: pl.DataFrame, labelled: pl.DataFrame) -> pl.DataFrame:
+    """The shadow rows whose request id is a flight id with a label: :func:`compare`'s input."""
+    flight_id = KEY_COLUMNS[0]
+    return labelled.select(flight_id, "flight_date", LABEL).join(
+        shadow.rename({"request_id": flight_id}), on=flight_id, how="inner")
+
+
+def compare_versions(champion: ServedModel, challenger: ServedModel, labelled: pl.DataFrame, shadow_dir: Path,
+                     alpha: float = 0.05) -> tuple[str, Comparison]:
+    """The live shadow log's pairs when they cover 2+ labelled days, else both versions on ``labelled``."""
+    shadow = labelled_shadow(read_shadow(shadow_dir, champion.version, challenger.version), labelled)
+    if shadow.get_column("flight_date").n_unique() >= 2:
+        return f"shadow log of the live service ({shadow.height} labelled requests)", compare(shadow, alpha)
+    return "both versions scoring the stored features", compare_models(champion, challenger, labelled, alpha)

@@ -23,15 +23,17 @@ from typing import Any
 import httpx
 
 from ml_platform import atomic, registry
-from ml_platform.serving.app import MODEL_DIR_ENV
+from ml_platform.serving.app import MODEL_DIR_ENV, ONLINE_FEATURES_ENV
+from ml_platform.serving.online import SNAPSHOT_FILE, OnlineFeatures
 from ml_platform.serving.router import STATUS_PATH
+from ml_platform.serving.shadow import SHADOW_LOG_DIR_ENV, SHADOW_MODEL_DIR_ENV
 from ml_platform.settings import MODEL_NAME
 
 log = logging.getLogger(__name__)
 
 BENTOML = str(Path(sys.executable).parent / "bentoml")
-SMOKE_FILE = "smoke_request.json"
 ROUTER_FILE = "router.json"
+SHADOW_DIR = "shadow"
 
 
 class DeploymentError(RuntimeError):
@@ -51,6 +53,7 @@ class Deployment:
     canary_url: str = ""
     canary_pid: int = 0
     canary_fraction: float = 0.0
+    shadow_version: str = ""  # scored on every single-row request beside ``model_version``, only logged
 
     @property
     def predict_url(self) -> str:
@@ -179,23 +182,44 @@ def ensure_router(state_dir: Path, timeout_s: float = 20.0) -> str:
     return url
 
 
+def snapshot_path(state_dir: Path) -> Path:
+    """Where ``serving/online_features`` puts the snapshot the next started version loads."""
+    return state_dir / SNAPSHOT_FILE
+
+
+def _smoke_request(state_dir: Path) -> dict[str, Any]:
+    """A real flight of the snapshot's day: a request the version about to start must answer."""
+    path = snapshot_path(state_dir)
+    if not path.exists():
+        raise DeploymentError(f"no online feature snapshot at {path}: materialize serving/online_features first")
+    return OnlineFeatures.load(path).example
+
+
+def _version_env(model_version: str, state_dir: Path, shadow_version: str) -> dict[str, str]:
+    """The model (and shadow model) exported from MLflow, so the serving workers never import MLflow."""
+    models = state_dir / "models"
+    env = {MODEL_DIR_ENV: str(registry.export_model(MODEL_NAME, model_version, models)),
+           ONLINE_FEATURES_ENV: str(snapshot_path(state_dir))}
+    if shadow_version:
+        env[SHADOW_MODEL_DIR_ENV] = str(registry.export_model(MODEL_NAME, shadow_version, models))
+        env[SHADOW_LOG_DIR_ENV] = str(state_dir / SHADOW_DIR)
+    return env
+
+
 def _start_version(
     bento_tag: str, model_version: str, state_dir: Path, env: dict[str, str], smoke_request: dict[str, Any],
-    timeout_s: float,
+    timeout_s: float, shadow_version: str = "",
 ) -> tuple[str, int, Path, dict[str, Any]]:
-    """Start ``bento_tag`` serving ``model_version`` on a free port and smoke-test it; stop it on failure.
-
-    The model is exported from MLflow here, so the serving workers never import MLflow.
-    """
+    """Start ``bento_tag`` serving ``model_version`` on a free port and smoke-test it; stop it on failure."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    model_dir = registry.export_model(MODEL_NAME, model_version, state_dir / "models")
+    version_env = _version_env(model_version, state_dir, shadow_version)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = state_dir / f"serve-{port}.log"
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
             [BENTOML, "serve", bento_tag, "--host", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, **env, MODEL_DIR_ENV: str(model_dir)},
+            env={**os.environ, **env, **version_env},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -230,20 +254,25 @@ def deploy(
     model_version: str,
     state_dir: Path,
     env: dict[str, str],
-    smoke_request: dict[str, Any],
+    smoke_request: dict[str, Any] | None = None,
     timeout_s: float = 120.0,
+    shadow_version: str = "",
 ) -> tuple[Deployment, dict[str, Any]]:
     """Start ``bento_tag`` serving ``model_version`` on a free port, smoke-test it, switch the router to
     it, then stop the previous version (and a canary, if one ran).
 
-    On any failure the new process is stopped and the previous record, and so the traffic, is left
-    untouched.
+    The smoke request defaults to the snapshot's example flight. ``shadow_version``, if given, is scored
+    beside every single-row request and logged under ``state_dir/shadow``. On any failure the new
+    process is stopped and the previous record, and so the traffic, is left untouched.
     """
-    url, pid, log_path, answer = _start_version(bento_tag, model_version, state_dir, env, smoke_request, timeout_s)
+    shadow_version = "" if shadow_version == model_version else shadow_version
+    smoke = smoke_request if smoke_request is not None else _smoke_request(state_dir)
+    url, pid, log_path, answer = _start_version(bento_tag, model_version, state_dir, env, smoke, timeout_s,
+                                                shadow_version)
     previous = read_record(state_dir)
-    deployment = Deployment(bento_tag, model_version, url, pid, str(log_path), time.time(), ensure_router(state_dir))
+    deployment = Deployment(bento_tag, model_version, url, pid, str(log_path), time.time(), ensure_router(state_dir),
+                            shadow_version=shadow_version)
     _switch(state_dir, deployment)
-    (state_dir / SMOKE_FILE).write_text(json.dumps(smoke_request))
     if previous is not None:
         for old in (previous.pid, previous.canary_pid):
             if old and old != pid:
@@ -260,8 +289,8 @@ def start_canary(model_version: str, fraction: float, state_dir: Path, env: dict
     current = _current(state_dir)
     if current.canary_pid:
         raise DeploymentError(f"a canary (v{current.canary_version}) is already running: end it first")
-    smoke = json.loads((state_dir / SMOKE_FILE).read_text())
-    url, pid, _, _ = _start_version(current.bento_tag, model_version, state_dir, env, smoke, timeout_s)
+    url, pid, _, _ = _start_version(current.bento_tag, model_version, state_dir, env, _smoke_request(state_dir),
+                                    timeout_s)
     deployment = replace(current, canary_version=model_version, canary_url=url, canary_pid=pid,
                          canary_fraction=fraction)
     _switch(state_dir, deployment)
@@ -289,7 +318,7 @@ def end_canary(state_dir: Path, promote: bool) -> Deployment:
 
 def _current(state_dir: Path) -> Deployment:
     current = read_record(state_dir)
-    if current is None or not (state_dir / SMOKE_FILE).exists():
+    if current is None:
         raise DeploymentError(f"nothing deployed from {state_dir}: materialize serving/service first")
     return current
 
@@ -297,12 +326,12 @@ def _current(state_dir: Path) -> Deployment:
 def redeploy(model_version: str, state_dir: Path, env: dict[str, str], timeout_s: float = 60.0) -> Deployment:
     """Serve ``model_version`` from the bento already deployed, without a rebuild (the rollback path).
 
-    Same start, smoke test and switch as :func:`deploy`, with the smoke request the last deploy used.
-    A version served before is still exported under ``state_dir/models``, so MLflow is not asked again.
+    Same start, smoke test and switch as :func:`deploy`, keeping the current shadow version. A version
+    served before is still exported under ``state_dir/models``, so MLflow is not asked again.
     """
     current = _current(state_dir)
-    deployment, _ = deploy(current.bento_tag, model_version, state_dir, env,
-                           json.loads((state_dir / SMOKE_FILE).read_text()), timeout_s)
+    deployment, _ = deploy(current.bento_tag, model_version, state_dir, env, timeout_s=timeout_s,
+                           shadow_version=current.shadow_version)
     return deployment
 
 

@@ -1,4 +1,4 @@
-"""The BentoML service: P(delay) for a scheduled flight from the MLflow champion.
+"""The BentoML service: P(delay) for a flight as known at schedule time, from the MLflow champion.
 
 The endpoints are a Starlette app mounted with ``@bentoml.asgi_app`` rather than ``@bentoml.api``
 methods: measured on 2 cores, BentoML's per-call machinery (IO descriptors, its own validation, a
@@ -12,9 +12,8 @@ configured locally, and ``/predict_batch`` stays traced).
 
 from __future__ import annotations
 
-import os
+import atexit
 import sys
-from pathlib import Path
 
 # LightGBM imports scikit-learn, when installed, for its sklearn-style wrappers only; the service uses
 # the Booster alone. Keeping it out of the worker saves ~2 s of every start (so of every rollback) and
@@ -24,20 +23,10 @@ sys.modules.setdefault("sklearn", None)  # type: ignore[arg-type]
 
 import bentoml  # noqa: E402
 
-from ml_platform.serving.app import MODEL_DIR_ENV, Endpoints, create_app
-from ml_platform.serving.scoring import ServedModel
+from ml_platform.serving.app import create_app, load_endpoints
 
 HOT_PATH = "/predict$"  # a regex over the URL: the single-row route only, /predict_batch stays traced
 app = create_app()
-
-
-def _load() -> ServedModel:
-    """The model directory the deployer (or the pod's init container) fetched from MLflow."""
-    directory = os.environ.get(MODEL_DIR_ENV)
-    if not directory:
-        raise LookupError(f"{MODEL_DIR_ENV} is not set: serve through `ml-platform` / the serving/service asset, "
-                          "or fetch a model first (python -m ml_platform.serving.fetch_model --dest DIR)")
-    return ServedModel.load(Path(directory))
 
 
 @bentoml.service(
@@ -49,10 +38,12 @@ def _load() -> ServedModel:
 )
 @bentoml.asgi_app(app, path="/")
 class FlightDelay:
-    """Loads the model once per worker at start; ``/readyz`` answers once it is loaded."""
+    """Loads the model and the online snapshot once per worker at start; ``/readyz`` answers once loaded."""
 
     def __init__(self) -> None:
-        app.state.endpoints = Endpoints(_load())
+        app.state.endpoints = load_endpoints()
+        if app.state.endpoints.shadow is not None:
+            atexit.register(app.state.endpoints.shadow.flush)  # the last half second of shadow rows
 
     def __is_ready__(self) -> bool:
         return app.state.endpoints is not None

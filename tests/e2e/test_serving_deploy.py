@@ -1,9 +1,8 @@
-"""Deploying against the running service: blue/green under load, a refused version, rollback."""
+"""Deploying against the running service: blue/green under load, a refused version, rollback, shadow."""
 
 import json
 import threading
 import time
-from datetime import date
 from urllib.parse import urlsplit
 
 import httpx
@@ -13,8 +12,8 @@ from mlflow import MlflowClient
 
 from bench.loadgen import run_load
 from ml_platform import warehouse
-from ml_platform.features import request_for
 from ml_platform.serving import deploy
+from ml_platform.serving.online import OnlineFeatures, scheduled_request
 from ml_platform.settings import MODEL_NAME
 
 pytestmark = pytest.mark.slow
@@ -34,8 +33,10 @@ def versions(loop):
 @pytest.fixture(scope="module")
 def bodies(loop):
     _, settings = loop
-    rows = warehouse.read_features(settings.duckdb_path, date(2013, 12, 31), date(2013, 12, 31)).head(50)
-    return [json.dumps({"flight": request_for(r)}).encode() for r in rows.iter_rows(named=True)]
+    online = OnlineFeatures.load(deploy.snapshot_path(settings.serving_dir))
+    rows = warehouse.read_schedule(settings.duckdb_path, online.day, online.day).head(50)
+    return [json.dumps({"flight": scheduled_request(r, online), "request_id": r["flight_id"]}).encode()
+            for r in rows.iter_rows(named=True)]
 
 
 def _served_version(record: deploy.Deployment, body: bytes) -> str:
@@ -69,8 +70,8 @@ def test_blue_green_switch_under_load_fails_no_request(loop, versions, bodies):
 def test_a_version_failing_its_smoke_test_leaves_the_old_one_serving(loop, versions, bodies):
     _, settings = loop
     before = deploy.read_record(settings.serving_dir)
-    broken_smoke = {**json.loads(bodies[0])["flight"], "month": 13}
-    with pytest.raises(deploy.DeploymentError, match="smoke request answered 422.*month"):
+    broken_smoke = {**json.loads(bodies[0])["flight"], "sched_dep_hour": 25}
+    with pytest.raises(deploy.DeploymentError, match="smoke request answered 422.*sched_dep_hour"):
         deploy.deploy(before.bento_tag, versions[0], settings.serving_dir, settings.subprocess_env(), broken_smoke)
     assert deploy.read_record(settings.serving_dir) == before
     assert deploy.is_alive(before.pid)
@@ -96,3 +97,28 @@ def test_rollback_serves_the_previous_version_from_the_same_bento(loop, versions
     rolled_back = deploy.redeploy(versions[0], settings.serving_dir, settings.subprocess_env())
     assert (rolled_back.bento_tag, rolled_back.endpoint) == (current.bento_tag, current.endpoint)
     assert _served_version(rolled_back, bodies[0]) == versions[0]
+
+
+def test_a_shadow_version_is_scored_and_logged_but_never_answers(loop, versions, bodies):
+    _, settings = loop
+    current = deploy.read_record(settings.serving_dir)
+    shadowed, _ = deploy.deploy(current.bento_tag, versions[0], settings.serving_dir, settings.subprocess_env(),
+                                shadow_version=versions[1])
+    assert shadowed.shadow_version == versions[1]
+    answers = [httpx.post(shadowed.predict_url, content=body, timeout=10).json() for body in bodies]
+    assert {a["model_version"] for a in answers} == {versions[0]}
+    logs = settings.serving_dir / deploy.SHADOW_DIR
+    deadline = time.monotonic() + 30  # workers flush their shadow rows every half second
+    while time.monotonic() < deadline:
+        rows = [json.loads(line) for f in logs.glob(f"v{versions[0]}-vs-v{versions[1]}.*.jsonl")
+                for line in f.read_text().splitlines()]
+        if len(rows) >= len(bodies):
+            break
+        time.sleep(0.2)
+    sent = {json.loads(b)["request_id"]: a["probability"] for b, a in zip(bodies, answers, strict=True)}
+    logged = {r["request_id"]: r for r in rows}
+    assert set(logged) == set(sent)
+    assert all(r["challenger_version"] == versions[1] and r["champion_version"] == versions[0] for r in rows)
+    assert all(abs(logged[k]["champion"] - p) < 1e-12 for k, p in sent.items())
+    # the second version was registered from the same model files: the shadow must agree exactly
+    assert all(abs(r["challenger"] - r["champion"]) < 1e-6 for r in rows)

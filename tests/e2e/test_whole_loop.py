@@ -1,6 +1,5 @@
 """The whole loop in-process on every 10th flight: landing -> raw -> dbt -> MLflow -> bentoml serve -> whylogs."""
 
-from datetime import date
 
 import dagster as dg
 import httpx
@@ -8,8 +7,8 @@ import numpy as np
 import pytest
 
 from ml_platform import registry, warehouse
-from ml_platform.features import request_for
 from ml_platform.serving import deploy
+from ml_platform.serving.online import OnlineFeatures, scheduled_request
 from ml_platform.settings import MODEL_NAME
 from ml_platform.specs import SPECS
 
@@ -29,7 +28,7 @@ def test_every_asset_materialized_and_every_check_passed(loop):
     assert sorted(candidates) == sorted(SPECS)
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert {"raw/flights", "features/flight_features", "models/candidate", "models/champion",
-            "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
+            "serving/online_features", "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
             "serving/champion_vs_challenger",
             "monitoring/feature_profile"} <= materialized
     evaluations = result.get_asset_check_evaluations()
@@ -38,32 +37,39 @@ def test_every_asset_materialized_and_every_check_passed(loop):
     assert [e.check_name for e in evaluations if not e.passed] == []
 
 
-def test_served_prediction_equals_the_offline_one(loop):
+def test_served_online_prediction_equals_the_offline_one_for_every_flight_of_the_day(loop):
+    """No train/serve skew through the real service: schedule-time requests + the shipped snapshot give
+    the P(delay) the champion gives the stored dbt features."""
     _, settings = loop
     record = deploy.read_record(settings.serving_dir)
     assert record is not None and deploy.is_alive(record.pid)
-    frame = warehouse.read_features(settings.duckdb_path, date(2013, 12, 30), date(2013, 12, 31)).head(5)
+    online = OnlineFeatures.load(deploy.snapshot_path(settings.serving_dir))
+    frame = warehouse.read_features(settings.duckdb_path, online.day, online.day)
+    schedule = warehouse.read_schedule(settings.duckdb_path, online.day, online.day)
+    assert schedule.get_column("flight_id").to_list() == frame.get_column("flight_id").to_list()
     model = registry.load_model(MODEL_NAME)
     offline = model.predict_frame(frame)
-    online = []
-    for row in frame.iter_rows(named=True):
-        response = httpx.post(record.predict_url, json={"flight": request_for(row)}, timeout=10)
+    served = []
+    for row in schedule.iter_rows(named=True):
+        response = httpx.post(record.predict_url, json={"flight": scheduled_request(row, online)}, timeout=10)
         assert response.status_code == 200, response.text
         assert response.json()["model_version"] == model.version == record.model_version
-        online.append(response.json()["probability"])
-    np.testing.assert_allclose(online, offline, rtol=1e-6)
+        served.append(response.json()["probability"])
+    assert len(served) > 50
+    np.testing.assert_allclose(served, offline, rtol=0, atol=1e-6)
 
 
 def test_malformed_requests_get_a_4xx_naming_the_field_and_the_service_keeps_serving(loop):
     _, settings = loop
     record = deploy.read_record(settings.serving_dir)
-    bad = httpx.post(record.predict_url, json={"flight": {"carrier": "UA", "origin": "EWR", "dest": "ORD",
-                                                          "month": 13}}, timeout=10)
-    assert 400 <= bad.status_code < 500 and "month" in bad.text
+    example = OnlineFeatures.load(deploy.snapshot_path(settings.serving_dir)).example
+    bad = httpx.post(record.predict_url, json={"flight": {**example, "sched_dep_hour": 25}}, timeout=10)
+    assert 400 <= bad.status_code < 500 and "sched_dep_hour" in bad.text
     missing = httpx.post(record.predict_url, json={"flight": {"origin": "EWR"}}, timeout=10)
     assert 400 <= missing.status_code < 500 and "carrier" in missing.text
-    ok = httpx.post(record.predict_url, json={"flight": {"carrier": "UA", "origin": "EWR", "dest": "ORD"}},
-                    timeout=10)
+    other_day = httpx.post(record.predict_url, json={"flight": {**example, "date": "2013-06-01"}}, timeout=10)
+    assert other_day.status_code == 422 and "flight.date" in other_day.text
+    ok = httpx.post(record.predict_url, json={"flight": {**example, "tailnum": None}}, timeout=10)
     assert ok.status_code == 200
 
 

@@ -1,13 +1,14 @@
 """The champion-vs-challenger test: finds a real improvement, a real regression, and no difference."""
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
 import pytest
 
 from ml_platform.features import LABEL
-from ml_platform.serving.comparison import compare
+from ml_platform.serving.comparison import compare, compare_versions, labelled_shadow, read_shadow
 
 
 def _scored(challenger_noise: float, champion_noise: float = 1.0, days: int = 40, seed: int = 0) -> pl.DataFrame:
@@ -47,3 +48,19 @@ def test_the_same_model_is_no_evidence():
 def test_one_day_is_not_enough():
     with pytest.raises(ValueError, match="at least 2 days"):
         compare(_scored(0.5, days=1))
+
+
+def test_the_live_shadow_log_is_compared_once_its_flights_have_labels(tmp_path):
+    scored = _scored(challenger_noise=0.3, days=10).with_columns(flight_id=pl.format("f{}", pl.int_range(pl.len())))
+    logged = scored.select(pl.col("flight_id").alias("request_id"), "champion", "challenger")
+    for worker, part in enumerate((logged[::2], logged[1::2])):  # one file per serving worker
+        part.head(part.height - 5).write_ndjson(tmp_path / f"v1-vs-v2.{worker}.jsonl")
+    (tmp_path / "v1-vs-v3.0.jsonl").write_text('{"request_id": "f0", "champion": 0.5, "challenger": 0.01}\n')
+    shadow = read_shadow(tmp_path, "1", "2")
+    assert shadow.height == scored.height - 10
+    source, result = compare_versions(SimpleNamespace(version="1"), SimpleNamespace(version="2"),
+                                      scored.select("flight_id", "flight_date", LABEL), tmp_path)
+    assert source.startswith("shadow log") and result.rows == scored.height - 10
+    assert result.decision == "challenger is better: promote"
+    unlabelled = labelled_shadow(shadow, scored.head(0).select("flight_id", "flight_date", LABEL))
+    assert unlabelled.is_empty()
