@@ -1,9 +1,11 @@
 """Deploy benchmark -> ``bench/results/deploy.json``: failed requests during blue/green, rollback time.
 
 Builds the bento and deploys the champion; rolls back to the previous registered version (the
-champion itself if there is none) with :func:`ml_platform.serving.deploy.redeploy`, first with no
-load, then with a steady load through the router; records the seconds from the call until the
-router serves the new generation, and every failed request during the switch.
+champion itself if there is none), first with no load, then with a steady load through the router,
+each time twice: cold (no warm standby of that version: a new ``bentoml serve`` is started, exactly
+:func:`ml_platform.serving.deploy.redeploy`'s path without one) and warm (``redeploy`` finds the
+replaced version still running as the standby and switches to it). Records the seconds from the call
+until the router serves the new generation, and every failed request during the switches.
 Needs a trained champion in ``ML_PLATFORM_HOME`` (``make demo``); stops everything it starts.
 """
 
@@ -43,6 +45,7 @@ def main() -> None:
     if champion is None:
         raise SystemExit("no champion in ML_PLATFORM_HOME: run `make demo` first")
     previous = str(int(champion) - 1) if int(champion) > 1 else champion
+    load_before = os.getloadavg()
     state = settings.home / "bench-deploy"
     state.mkdir(parents=True, exist_ok=True)
     shutil.copy(deploy.snapshot_path(settings.serving_dir), deploy.snapshot_path(state))
@@ -54,17 +57,21 @@ def main() -> None:
     build_s = time.perf_counter() - started
     switches = []
 
-    def switch(label: str) -> None:
+    def switch(label: str, cold: bool) -> None:
         called = time.time()
-        deployment = deploy.redeploy(previous, state, env)
-        switches.append({"kind": label, "model_version": previous,
+        if cold:  # redeploy's path when the version has no warm standby
+            deployment, _ = deploy.deploy(tag, previous, state, env, standby_s=deploy.STANDBY_S)
+        else:
+            deployment = deploy.redeploy(previous, state, env)
+        switches.append({"kind": label, "model_version": previous, "warm_standby_reused": not cold,
                          "seconds_to_serve": round(deployment.started_at - called, 2),
-                         "seconds_until_old_stopped": round(time.time() - called, 2)})
+                         "seconds_until_returned": round(time.time() - called, 2)})
         log.info("%s", switches[-1])
 
     try:
         first, _ = deploy.deploy(tag, champion, state, env)
-        switch("rollback_idle")
+        switch("rollback_cold_idle", cold=True)
+        switch("rollback_warm_idle", cold=False)
         stop, outcome = threading.Event(), {}
         load = threading.Thread(target=lambda: outcome.update(result=uvloop.run(run_load(
             urlsplit(first.endpoint).port, "/predict", bodies, connections=args.connections, duration_s=600,
@@ -72,7 +79,9 @@ def main() -> None:
         load.start()
         try:
             time.sleep(2)
-            switch("rollback_under_load")
+            switch("rollback_cold_under_load", cold=True)
+            time.sleep(2)
+            switch("rollback_warm_under_load", cold=False)
             time.sleep(2)
         finally:
             stop.set()
@@ -80,7 +89,7 @@ def main() -> None:
     finally:
         deploy.stop(state)
     result = outcome["result"].summary()
-    report = {"machine": {"cpus": os.cpu_count(), "loadavg": os.getloadavg(),
+    report = {"machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
                           "note": "shared machine; the load runs on the same cores as the new version's start"},
               "bento_build_s": round(build_s, 1), "switches": switches,
               "load_during_switches": result, "failed_requests": result["errors"]}

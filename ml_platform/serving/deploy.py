@@ -3,7 +3,9 @@
 The deployment record (``deployment.json``) is the one place that says what is serving; the
 old version keeps serving until the new one has answered a smoke request. Clients call the router's
 stable endpoint (:mod:`ml_platform.serving.router`), which follows the record: replacing the record is
-the traffic switch, and the old version is stopped only once the router has moved off it.
+the traffic switch. The replaced version is not stopped at once: it stays warm as the *standby* for
+``STANDBY_S``, so a rollback to it inside that grace period is a router switch, not a cold start
+(measured in ``bench/results/deploy.json``); the router stops it when the grace period ends.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 BENTOML = str(Path(sys.executable).parent / "bentoml")
 ROUTER_FILE = "router.json"
 SHADOW_DIR = "shadow"
+STANDBY_S = 600.0  # how long a replaced version stays warm for an instant rollback
 
 
 class DeploymentError(RuntimeError):
@@ -54,6 +57,11 @@ class Deployment:
     canary_pid: int = 0
     canary_fraction: float = 0.0
     shadow_version: str = ""  # scored on every single-row request beside ``model_version``, only logged
+    standby_version: str = ""  # the replaced version, still running (no traffic) until ``standby_until``
+    standby_url: str = ""
+    standby_pid: int = 0
+    standby_shadow_version: str = ""
+    standby_until: float = 0.0
 
     @property
     def predict_url(self) -> str:
@@ -257,9 +265,11 @@ def deploy(
     smoke_request: dict[str, Any] | None = None,
     timeout_s: float = 120.0,
     shadow_version: str = "",
+    standby_s: float = STANDBY_S,
 ) -> tuple[Deployment, dict[str, Any]]:
     """Start ``bento_tag`` serving ``model_version`` on a free port, smoke-test it, switch the router to
-    it, then stop the previous version (and a canary, if one ran).
+    it; the previous version becomes the standby for ``standby_s`` (0: stopped now), and a canary and an
+    older standby are stopped.
 
     The smoke request defaults to the snapshot's example flight. ``shadow_version``, if given, is scored
     beside every single-row request and logged under ``state_dir/shadow``. On any failure the new
@@ -271,14 +281,42 @@ def deploy(
                                                 shadow_version)
     previous = read_record(state_dir)
     deployment = Deployment(bento_tag, model_version, url, pid, str(log_path), time.time(), ensure_router(state_dir),
-                            shadow_version=shadow_version)
+                            shadow_version=shadow_version, **_standby_of(previous, standby_s))
     _switch(state_dir, deployment)
     if previous is not None:
-        for old in (previous.pid, previous.canary_pid):
+        for old in (previous.canary_pid, previous.standby_pid, 0 if deployment.standby_pid else previous.pid):
             if old and old != pid:
                 _terminate(old)  # graceful: requests it already holds finish before it exits
     log.info("serving %s (model v%s) at %s via %s", bento_tag, model_version, url, deployment.endpoint)
     return deployment, answer
+
+
+def _standby_of(previous: Deployment | None, standby_s: float) -> dict[str, Any]:
+    """The record fields that keep ``previous``'s serving version warm for ``standby_s``."""
+    if previous is None or standby_s <= 0 or not is_alive(previous.pid):
+        return {}
+    return {"standby_version": previous.model_version, "standby_url": previous.url, "standby_pid": previous.pid,
+            "standby_shadow_version": previous.shadow_version, "standby_until": time.time() + standby_s}
+
+
+def _promote_standby(current: Deployment, model_version: str, state_dir: Path) -> Deployment | None:
+    """Switch to the warm standby if it serves ``model_version`` and still answers the smoke request."""
+    usable = (current.standby_pid and current.standby_version == model_version and not current.canary_pid
+              and time.time() < current.standby_until and is_alive(current.standby_pid))
+    if not usable:
+        return None
+    try:
+        if smoke_test(current.standby_url, _smoke_request(state_dir)).get("model_version") != model_version:
+            return None
+    except (DeploymentError, httpx.HTTPError) as exc:  # e.g. a newer snapshot day: start the version fresh
+        log.info("standby v%s not reused: %s", model_version, exc)
+        return None
+    deployment = replace(current, model_version=model_version, url=current.standby_url, pid=current.standby_pid,
+                         shadow_version=current.standby_shadow_version, started_at=time.time(),
+                         **_standby_of(current, STANDBY_S))
+    _switch(state_dir, deployment)
+    log.info("serving the warm standby v%s at %s", model_version, deployment.url)
+    return deployment
 
 
 def start_canary(model_version: str, fraction: float, state_dir: Path, env: dict[str, str],
@@ -306,7 +344,7 @@ def end_canary(state_dir: Path, promote: bool) -> Deployment:
     cleared = {"canary_version": "", "canary_url": "", "canary_pid": 0, "canary_fraction": 0.0}
     if promote:
         deployment = replace(current, model_version=current.canary_version, url=current.canary_url,
-                             pid=current.canary_pid, started_at=time.time(), **cleared)
+                             pid=current.canary_pid, shadow_version="", started_at=time.time(), **cleared)
         retired = current.pid
     else:
         deployment = replace(current, **cleared)
@@ -326,20 +364,25 @@ def _current(state_dir: Path) -> Deployment:
 def redeploy(model_version: str, state_dir: Path, env: dict[str, str], timeout_s: float = 60.0) -> Deployment:
     """Serve ``model_version`` from the bento already deployed, without a rebuild (the rollback path).
 
-    Same start, smoke test and switch as :func:`deploy`, keeping the current shadow version. A version
-    served before is still exported under ``state_dir/models``, so MLflow is not asked again.
+    If the warm standby serves ``model_version``, it is smoke-tested and switched to, and the current
+    version becomes the standby. Otherwise the same start, smoke test and switch as :func:`deploy`,
+    keeping the current shadow version; a version served before is still exported under
+    ``state_dir/models``, so MLflow is not asked again.
     """
     current = _current(state_dir)
+    warm = _promote_standby(current, model_version, state_dir)
+    if warm is not None:
+        return warm
     deployment, _ = deploy(current.bento_tag, model_version, state_dir, env, timeout_s=timeout_s,
                            shadow_version=current.shadow_version)
     return deployment
 
 
 def stop(state_dir: Path) -> Deployment | None:
-    """Stop whatever the record says is serving, and the router; returns what was stopped."""
+    """Stop whatever the record says is running (standby included), and the router; returns what was stopped."""
     current = read_record(state_dir)
     if current is not None:
-        for pid in (current.pid, current.canary_pid):
+        for pid in (current.pid, current.canary_pid, current.standby_pid):
             if pid:
                 _terminate(pid)
         _write_record(state_dir, None)

@@ -4,7 +4,9 @@ A small HTTP/1.1 reverse proxy on asyncio. Each request goes to the upstream nam
 record (``deployment.json``, re-read when it changes), so the deployer switches traffic by replacing
 the record; requests already in flight finish on the old upstream, which the deployer stops only
 after the router has moved. Predictions have no side effects, so a request whose pooled upstream
-connection turns out to be closed is sent again once on a fresh connection.
+connection turns out to be closed is sent again once on a fresh connection. The router also ends
+the grace period of the record's warm standby version: it is the one long-lived process that reads the
+record, so it stops the standby once ``standby_until`` has passed.
 
 Run as ``python -m ml_platform.serving.router --port P --state-dir D``.
 """
@@ -17,6 +19,8 @@ import json
 import logging
 import os
 import random
+import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -200,12 +204,44 @@ def _response(status: int, payload: dict[str, object]) -> bytes:
             f"content-length: {len(body)}\r\n\r\n").encode() + body
 
 
-async def serve(port: int, record_path: Path) -> None:
+def retire_expired_standby(record_path: Path, now: float | None = None, done: set[int] | frozenset = frozenset()
+                           ) -> int:
+    """SIGTERM the standby's process group once its grace period is over; returns the pid stopped, or 0.
+
+    ``done`` holds pids already stopped, so a pid the system reuses later is never signalled.
+    """
+    try:
+        record = json.loads(record_path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return 0
+    pid = int(record.get("standby_pid") or 0)
+    if not pid or pid in done or (now or time.time()) < float(record.get("standby_until") or 0):
+        return 0
+    try:
+        os.killpg(pid, signal.SIGTERM)  # bentoml serve runs in its own session: its workers go with it
+    except (ProcessLookupError, PermissionError):
+        return 0
+    log.info("grace period over: stopped standby v%s (pid %d)", record.get("standby_version"), pid)
+    return pid
+
+
+async def _retire_standbys(record_path: Path, every_s: float) -> None:
+    done: set[int] = set()
+    while True:
+        await asyncio.sleep(every_s)
+        done.add(retire_expired_standby(record_path, done=done))
+
+
+async def serve(port: int, record_path: Path, standby_check_s: float = 5.0) -> None:
     router = Router(record_path)
     server = await asyncio.start_server(router.handle, "127.0.0.1", port, limit=MAX_HEAD_BYTES, backlog=1024)
     log.info("router on 127.0.0.1:%d, following %s", port, record_path)
-    async with server:
-        await server.serve_forever()
+    reaper = asyncio.create_task(_retire_standbys(record_path, standby_check_s))
+    try:
+        async with server:
+            await server.serve_forever()
+    finally:
+        reaper.cancel()
 
 
 def main() -> None:

@@ -63,7 +63,7 @@ def test_blue_green_switch_under_load_fails_no_request(loop, versions, bodies):
     assert result.requests > 100
     assert result.errors == 0, (result.statuses, result.first_errors)
     assert after.endpoint == before.endpoint and after.pid != before.pid
-    assert not deploy.is_alive(before.pid)
+    assert (after.standby_pid, after.standby_version) == (before.pid, before.model_version)  # warm, no traffic
     assert _served_version(after, bodies[0]) == versions[1]
 
 
@@ -90,13 +90,27 @@ def test_a_canary_takes_part_of_the_traffic_and_ending_it_stops_it(loop, version
     assert ended.canary_url == "" and {_served_version(ended, body) for body in bodies} == {current.model_version}
 
 
-def test_rollback_serves_the_previous_version_from_the_same_bento(loop, versions, bodies):
+def test_rollback_switches_to_the_warm_previous_version_and_keeps_the_other_warm(loop, versions, bodies):
     _, settings = loop
     current = deploy.read_record(settings.serving_dir)
-    assert current.model_version == versions[1]
+    assert current.model_version == versions[1] and current.standby_version == versions[0]
     rolled_back = deploy.redeploy(versions[0], settings.serving_dir, settings.subprocess_env())
     assert (rolled_back.bento_tag, rolled_back.endpoint) == (current.bento_tag, current.endpoint)
+    assert rolled_back.pid == current.standby_pid  # no cold start
+    assert (rolled_back.standby_pid, rolled_back.standby_version) == (current.pid, versions[1])
     assert _served_version(rolled_back, bodies[0]) == versions[0]
+    again = deploy.redeploy(versions[1], settings.serving_dir, settings.subprocess_env())
+    assert again.pid == current.pid and _served_version(again, bodies[0]) == versions[1]
+
+
+def test_a_version_without_a_standby_starts_cold_and_the_old_standby_is_stopped(loop, versions, bodies):
+    _, settings = loop
+    current = deploy.read_record(settings.serving_dir)
+    fresh, _ = deploy.deploy(current.bento_tag, versions[0], settings.serving_dir, settings.subprocess_env(),
+                             standby_s=0)
+    assert fresh.pid not in (current.pid, current.standby_pid) and fresh.standby_pid == 0
+    assert not deploy.is_alive(current.pid) and not deploy.is_alive(current.standby_pid)
+    assert _served_version(fresh, bodies[0]) == versions[0]
 
 
 def test_a_shadow_version_is_scored_and_logged_but_never_answers(loop, versions, bodies):

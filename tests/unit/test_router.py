@@ -2,6 +2,10 @@
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -103,3 +107,19 @@ def test_a_canary_takes_its_fraction_of_requests_until_the_record_drops_it(tmp_p
     assert routing.primary is kept and routing.canary is None
     record.unlink()
     assert routing.current() is None and routing.status()["upstream"] is None
+
+
+def test_the_router_stops_the_standby_once_its_grace_period_is_over(tmp_path):
+    record = tmp_path / "deployment.json"
+    standby = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        record.write_text(json.dumps({"url": "http://127.0.0.1:1", "standby_pid": standby.pid,
+                                      "standby_until": time.time() + 60}))
+        assert router.retire_expired_standby(record) == 0 and standby.poll() is None  # still in its grace period
+        assert router.retire_expired_standby(record, now=time.time() + 61) == standby.pid
+        assert standby.wait(timeout=10) == -signal.SIGTERM
+        record.write_text(json.dumps({"url": "http://127.0.0.1:1"}))
+        assert router.retire_expired_standby(record, now=time.time() + 61) == 0  # no standby: nothing to stop
+    finally:
+        standby.kill()
+        standby.wait()
