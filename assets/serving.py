@@ -81,15 +81,16 @@ def service(context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoRes
 
 
 @dg.asset(key=["serving", "k8s_manifests"], ins={"bento_tag": dg.AssetIn(["serving", "bento"])},
-          group_name="serving", kinds={"kubernetes", "bentoml"})
+          deps=[["serving", "online_features"]], group_name="serving", kinds={"kubernetes", "bentoml"})
 def k8s_manifests(context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoResource) -> dg.MaterializeResult:
-    """Deployment, Service, HPA and PodDisruptionBudget for the bento's image, plus a canary for the challenger."""
+    """Deployment, Service, HPA, PodDisruptionBudget and online-features ConfigMap for the bento, plus a canary."""
     champion = registry.alias_version(MODEL_NAME, registry.CHAMPION)
     if champion is None:
         raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
     challenger = registry.alias_version(MODEL_NAME, registry.CHALLENGER)
     canary = challenger if challenger != champion else None
-    path, objects = k8s.write_manifests(Path(bentoml.state_dir) / "k8s", bento_tag, champion, canary)
+    snapshot = snapshot_path(Path(bentoml.state_dir)).read_text()
+    path, objects = k8s.write_manifests(Path(bentoml.state_dir) / "k8s", bento_tag, champion, snapshot, canary)
     context.log.info(f"wrote {len(objects)} manifests to {path}")
     table = "\n".join(["| kind | name |", "|---|---|"]
                       + [f"| {o['kind']} | {o['metadata']['name']} |" for o in objects])

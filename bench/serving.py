@@ -171,7 +171,7 @@ def main() -> None:
     flights = [scheduled_request(r, online) for r in warehouse.read_schedule(settings.duckdb_path, online.day,
                                                                              online.day).iter_rows(named=True)]
     bodies = [json.dumps({"flight": f}).encode() for f in flights[:200]]
-    feature_bodies = [json.dumps({"flight": request_for(row)}).encode() for row in frame.head(200).iter_rows(named=True)]
+    feature_bodies = [json.dumps({"flight": request_for(r)}).encode() for r in frame.head(200).iter_rows(named=True)]
     env = {**settings.subprocess_env(), MODEL_DIR_ENV: str(model_dir),
            ONLINE_FEATURES_ENV: str(snapshot_path(settings.serving_dir))}
     load_before = os.getloadavg()

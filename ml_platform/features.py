@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import polars as pl
+
+if TYPE_CHECKING:  # polars is imported where frames are encoded; a serving worker encodes dicts only
+    import polars as pl
 
 LABEL = "is_delayed"
 KEY_COLUMNS = ("flight_id", "flight_date")
@@ -87,6 +89,8 @@ class FeatureContract:
 
     def to_matrix(self, frame: pl.DataFrame) -> np.ndarray:
         """Encode a feature frame as float32 in contract order; unknown categories become NaN."""
+        import polars as pl
+
         columns = []
         codes = self.codes
         for feature in self.features:
@@ -128,4 +132,6 @@ def request_for(row: dict[str, Any]) -> dict[str, Any]:
 
 def labels(frame: pl.DataFrame) -> np.ndarray:
     """The label as 0/1 int8."""
+    import polars as pl
+
     return frame.get_column(LABEL).cast(pl.Int8).to_numpy()

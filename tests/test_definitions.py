@@ -31,7 +31,7 @@ def test_asset_graph_snapshot():
     assert deps["models/candidate"] == {"features/flight_features"}
     assert deps["serving/online_features"] == {"staging/flights", "staging/weather", "staging/planes"}
     assert deps["serving/service"] == {"serving/bento", "serving/online_features"}
-    assert deps["serving/k8s_manifests"] == {"serving/bento"}
+    assert deps["serving/k8s_manifests"] == {"serving/bento", "serving/online_features"}
     assert deps["serving/batch_predictions"] == {"features/flight_features", "models/champion"}
     assert deps["serving/champion_vs_challenger"] == {"features/flight_features", "models/candidate"}
     assert graph.get(dg.AssetKey(["staging", "flights"])).group_name == "staging"

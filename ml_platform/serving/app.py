@@ -79,14 +79,16 @@ class Endpoints:
         if isinstance(parsed, JSONResponse):
             return parsed
         rows = [self.online.feature_row(f.__dict__) for f in parsed.flights]  # type: ignore[attr-defined]
-        return JSONResponse([self._answer(float(p)) for p in self.model.score_rows(rows)])
+        return self._score_rows(rows)
 
     async def predict_features_batch(self, request: Request) -> JSONResponse:
         parsed = await _parse(request, self.features_batch, MAX_BATCH_BYTES)
         if isinstance(parsed, JSONResponse):
             return parsed
-        probabilities = self.model.score_rows([f.__dict__ for f in parsed.flights])  # type: ignore[attr-defined]
-        return JSONResponse([self._answer(float(p)) for p in probabilities])
+        return self._score_rows([f.__dict__ for f in parsed.flights])  # type: ignore[attr-defined]
+
+    def _score_rows(self, rows: list[dict]) -> JSONResponse:
+        return JSONResponse([self._answer(float(p)) for p in self.model.score_rows(rows)])
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

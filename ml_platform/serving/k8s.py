@@ -6,10 +6,13 @@ ready pods. An HPA scales the stable track on CPU, a PodDisruptionBudget keeps i
 node drains. An init container fetches the pinned model version from MLflow into an emptyDir
 (:mod:`ml_platform.serving.fetch_model`), so the serving workers never import MLflow. Pods run as the
 bento image's non-root user with a read-only root filesystem; the only writable paths are emptyDirs.
+The online feature snapshot ships as a ConfigMap named after its content hash, mounted read-only: a
+new serving day changes the pod template, so the pods roll onto it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,14 @@ from typing import Any
 import yaml
 
 from ml_platform import atomic
-from ml_platform.serving.app import MODEL_DIR_ENV
+from ml_platform.serving.app import MODEL_DIR_ENV, ONLINE_FEATURES_ENV
+from ml_platform.serving.online import SNAPSHOT_FILE
 
 APP = "flight-delay"
 PORT = 3000  # bentoml serve's port inside the image
 BENTO_USER = 1034  # the ``bentoml`` user of images built by ``bentoml containerize``
 MODELS = "/models"
+FEATURES_DIR = "/features"
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,16 @@ def _labels(track: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "ml-platform", "track": track}
 
 
-def _deployment(name: str, track: str, image: str, model_version: str, replicas: int, cfg: K8sSettings) -> dict:
+def _online_features(snapshot_json: str, cfg: K8sSettings) -> dict:
+    digest = hashlib.sha256(snapshot_json.encode()).hexdigest()[:10]
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": f"{APP}-online-features-{digest}", "namespace": cfg.namespace,
+                         "labels": _labels("stable")},
+            "data": {SNAPSHOT_FILE: snapshot_json}}
+
+
+def _deployment(name: str, track: str, image: str, model_version: str, replicas: int, features: str,
+                cfg: K8sSettings) -> dict:
     probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3}
     security = {
         "runAsNonRoot": True,
@@ -83,7 +97,8 @@ def _deployment(name: str, track: str, image: str, model_version: str, replicas:
         "name": "service",
         "image": image,
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
-        "env": [*env, {"name": MODEL_DIR_ENV, "value": f"{MODELS}/{model_version}"}],
+        "env": [*env, {"name": MODEL_DIR_ENV, "value": f"{MODELS}/{model_version}"},
+                {"name": ONLINE_FEATURES_ENV, "value": f"{FEATURES_DIR}/{SNAPSHOT_FILE}"}],
         "resources": {
             "requests": {"cpu": cfg.cpu_request, "memory": cfg.memory_request},
             "limits": {"cpu": cfg.cpu_limit, "memory": cfg.memory_limit},
@@ -93,6 +108,7 @@ def _deployment(name: str, track: str, image: str, model_version: str, replicas:
         "livenessProbe": {"httpGet": {"path": "/livez", "port": "http"}, "periodSeconds": 10},
         "securityContext": security,
         "volumeMounts": [{"name": "models", "mountPath": MODELS, "readOnly": True},
+                         {"name": "online-features", "mountPath": FEATURES_DIR, "readOnly": True},
                          {"name": "tmp", "mountPath": "/tmp"}],
     }
     return {
@@ -113,6 +129,7 @@ def _deployment(name: str, track: str, image: str, model_version: str, replicas:
                     "initContainers": [fetch],
                     "containers": [container],
                     "volumes": [{"name": "models", "emptyDir": {"sizeLimit": "1Gi"}},
+                                {"name": "online-features", "configMap": {"name": features}},
                                 {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
                 },
             },
@@ -120,11 +137,14 @@ def _deployment(name: str, track: str, image: str, model_version: str, replicas:
     }
 
 
-def manifests(bento_tag: str, champion_version: str, challenger_version: str | None = None,
+def manifests(bento_tag: str, champion_version: str, snapshot_json: str, challenger_version: str | None = None,
               cfg: K8sSettings = K8sSettings()) -> list[dict[str, Any]]:
-    """Deployment + Service + HPA + PDB for the champion, and a canary Deployment for the challenger."""
+    """Deployment + Service + HPA + PDB for the champion, a canary Deployment for the challenger, and the
+    online feature snapshot (``snapshot_json``, the file ``serving/online_features`` wrote) they mount."""
     image = image_for(bento_tag, cfg.image_registry)
-    stable = _deployment(APP, "stable", image, champion_version, cfg.min_replicas, cfg)
+    features = _online_features(snapshot_json, cfg)
+    name = features["metadata"]["name"]
+    stable = _deployment(APP, "stable", image, champion_version, cfg.min_replicas, name, cfg)
     objects: list[dict[str, Any]] = [
         stable,
         {
@@ -157,13 +177,15 @@ def manifests(bento_tag: str, champion_version: str, challenger_version: str | N
         },
     ]
     if challenger_version is not None:
-        objects.append(_deployment(f"{APP}-canary", "canary", image, challenger_version, cfg.canary_replicas, cfg))
-    return objects
+        objects.append(_deployment(f"{APP}-canary", "canary", image, challenger_version, cfg.canary_replicas, name,
+                                   cfg))
+    return [*objects, features]
 
 
-def write_manifests(directory: Path, bento_tag: str, champion_version: str, challenger_version: str | None = None,
-                    cfg: K8sSettings = K8sSettings()) -> tuple[Path, list[dict[str, Any]]]:
+def write_manifests(directory: Path, bento_tag: str, champion_version: str, snapshot_json: str,
+                    challenger_version: str | None = None, cfg: K8sSettings = K8sSettings()
+                    ) -> tuple[Path, list[dict[str, Any]]]:
     """Render :func:`manifests` into ``directory/flight-delay.yaml`` (atomically); returns path and objects."""
-    objects = manifests(bento_tag, champion_version, challenger_version, cfg)
+    objects = manifests(bento_tag, champion_version, snapshot_json, challenger_version, cfg)
     path = atomic.write_text(directory / f"{APP}.yaml", yaml.safe_dump_all(objects, sort_keys=False))
     return path, objects

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-import polars as pl
 
 from ml_platform.features import FeatureContract
+
+if TYPE_CHECKING:  # a serving worker never imports polars: ~0.4 s of every (re)start
+    import polars as pl
 
 
 class Predictor(Protocol):
@@ -26,7 +28,7 @@ class FitResult:
     info: dict[str, float] = field(default_factory=dict)  # e.g. best_iteration, epochs, samples_per_s
 
 
-FitFn = Callable[[FeatureContract, pl.DataFrame, pl.DataFrame, dict[str, Any], int], FitResult]
+FitFn = Callable[[FeatureContract, "pl.DataFrame", "pl.DataFrame", dict[str, Any], int], FitResult]
 
 
 @dataclass(frozen=True)

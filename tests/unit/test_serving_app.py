@@ -51,7 +51,8 @@ def features(served):
 def scheduled(online_warehouse, online):
     """Every flight of the snapshot's day as known at schedule time (``/predict``)."""
     _, flights = online_warehouse
-    return [scheduled_request(r, online) for r in flights.filter(pl.col("flight_date") == ONLINE_DAY).iter_rows(named=True)]
+    day = flights.filter(pl.col("flight_date") == ONLINE_DAY)
+    return [scheduled_request(r, online) for r in day.iter_rows(named=True)]
 
 
 def _offline(model: ServedModel, online, flights: list[dict]) -> np.ndarray:
