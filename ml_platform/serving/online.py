@@ -57,6 +57,10 @@ class OnlineFeatures:
     def looked_up(self) -> set[str]:
         return {name for table in self.tables for name in table.features}
 
+    @property
+    def keys(self) -> set[str]:
+        return {name for table in self.tables for name in table.keys}
+
     def request_fields(self, features: tuple[Feature, ...] = FEATURES) -> list[str]:
         """What a client sends besides the date: the features neither looked up nor dated, then key-only fields."""
         derived = self.looked_up | set(DATE_PARTS)

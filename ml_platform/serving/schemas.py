@@ -37,15 +37,18 @@ def _field(feature: Feature, vocabulary: dict[str, list[str]]) -> tuple[Any, Any
                                description=feature.description)
 
 
-def _scheduled_field(name: str, contract: FeatureContract) -> tuple[Any, Any]:
-    """A feature the client sends is required (known at schedule time); a key-only field (tailnum) is optional."""
+def _scheduled_field(name: str, contract: FeatureContract, keys: set[str]) -> tuple[Any, Any]:
+    """A feature the client sends is required (known at schedule time); a key-only field (tailnum) is optional.
+
+    A numeric lookup key (the departure hour) must be a whole number: 17.5 would silently miss its key.
+    """
     feature = next((f for f in contract.features if f.name == name), None)
     if feature is None:
         return str | None, Field(None, min_length=1, max_length=16, description=f"lookup key {name}")
     kind, spec = _field(feature, contract.vocabulary)
     if feature.kind == "numeric":
-        kind, spec = float, Field(..., ge=feature.minimum, le=feature.maximum, allow_inf_nan=False,
-                                  description=feature.description)
+        kind, spec = int if name in keys else float, Field(..., ge=feature.minimum, le=feature.maximum,
+                                                           allow_inf_nan=False, description=feature.description)
     return kind, spec
 
 
@@ -87,6 +90,6 @@ def scheduled_models(contract: FeatureContract, online: OnlineFeatures) -> tuple
         __config__=ConfigDict(extra="forbid"),
         __doc__="A flight as known when it is scheduled; its aggregates, weather and plane are looked up.",
         date=(Annotated[date, _served_day(online.day)], Field(..., description="scheduled departure day")),
-        **{name: _scheduled_field(name, contract) for name in online.request_fields(contract.features)},
+        **{name: _scheduled_field(name, contract, online.keys) for name in online.request_fields(contract.features)},
     )
     return _bodies("Predict", flight)

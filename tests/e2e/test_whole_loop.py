@@ -39,7 +39,8 @@ def test_every_asset_materialized_and_every_check_passed(loop):
 
 def test_served_online_prediction_equals_the_offline_one_for_every_flight_of_the_day(loop):
     """No train/serve skew through the real service: schedule-time requests + the shipped snapshot give
-    the P(delay) the champion gives the stored dbt features."""
+    the P(delay) the champion gives the stored dbt features. A flight to an airport the model never saw
+    is refused with a 422 naming the field (offline it would be scored with the category missing)."""
     _, settings = loop
     record = deploy.read_record(settings.serving_dir)
     assert record is not None and deploy.is_alive(record.pid)
@@ -49,14 +50,19 @@ def test_served_online_prediction_equals_the_offline_one_for_every_flight_of_the
     assert schedule.get_column("flight_id").to_list() == frame.get_column("flight_id").to_list()
     model = registry.load_model(MODEL_NAME)
     offline = model.predict_frame(frame)
-    served = []
-    for row in schedule.iter_rows(named=True):
+    served, expected = [], []
+    for row, probability in zip(schedule.iter_rows(named=True), offline, strict=True):
         response = httpx.post(record.predict_url, json={"flight": scheduled_request(row, online)}, timeout=10)
+        unseen = [c for c in model.contract.categorical if row[c] not in model.contract.vocabulary[c]]
+        if unseen:
+            assert response.status_code == 422 and f"flight.{unseen[0]}" in response.text
+            continue
         assert response.status_code == 200, response.text
         assert response.json()["model_version"] == model.version == record.model_version
         served.append(response.json()["probability"])
+        expected.append(probability)
     assert len(served) > 50
-    np.testing.assert_allclose(served, offline, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(served, expected, rtol=0, atol=1e-6)
 
 
 def test_malformed_requests_get_a_4xx_naming_the_field_and_the_service_keeps_serving(loop):
