@@ -5,7 +5,7 @@ from datetime import date
 import dagster as dg
 
 from assets.metadata import frame_table
-from ml_platform import monitoring, profiling, registry
+from ml_platform import lake, monitoring, profiling, registry
 from ml_platform.settings import MODEL_NAME
 from resources.storage import LakeResource, WarehouseResource
 
@@ -30,8 +30,8 @@ def feature_profile(
     model = registry.load_model(MODEL_NAME)
     frame = warehouse.read_features(date.fromisoformat(config.start), date.fromisoformat(config.end))
     result = monitoring.profile_scored(frame, model)
-    path = profiling.write(result.view, lake_store.path / "monitoring" / "feature_profile"
-                           / f"{config.start}_{config.end}_v{model.version}.bin")
+    path = profiling.write(result.view, lake.join(lake_store.location, "monitoring", "feature_profile",
+                                                  f"{config.start}_{config.end}_v{model.version}.bin"))
     context.log.info(f"profiled {result.scored.height} scored rows into {path}")
     return dg.MaterializeResult(
         metadata={

@@ -29,7 +29,8 @@ resources = {
     "lake_store": LakeResource(root=str(settings.lake)),
     "landing_zone": LandingResource(root=str(settings.landing)),
     "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
-    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"),
+                          target=settings.dbt_target),
     "mlflow": mlflow_tracking_resource.configured(
         {
             "experiment_name": EXPERIMENT_NAME,

@@ -75,7 +75,7 @@ def landed_files(root: Path) -> list[LandedFile]:
     return sorted(found, key=lambda f: (f.mtime_ns, f.table, f.day))
 
 
-def pending(files: list[LandedFile], seen: dict[str, int], lake_root: Path
+def pending(files: list[LandedFile], seen: dict[str, int], lake_root: lake.Location
             ) -> tuple[dict[date, set[str]], dict[str, int]]:
     """Files new or re-dropped since ``seen`` (``table/day`` -> mtime_ns) and newer than the day's stored
     partition: the tables per day, and the new ``seen``."""
@@ -83,8 +83,8 @@ def pending(files: list[LandedFile], seen: dict[str, int], lake_root: Path
     updated = dict(seen)
     for f in files:
         name = f"{f.table}/{f.day.isoformat()}"
-        stored = lake.partition_path(lake_root, "raw", f.table, f.day)
-        if seen.get(name) != f.mtime_ns and not (stored.exists() and stored.stat().st_mtime_ns >= f.mtime_ns):
+        stored = lake.mtime_ns(lake.partition_path(lake_root, "raw", f.table, f.day))
+        if seen.get(name) != f.mtime_ns and not (stored is not None and stored >= f.mtime_ns):
             days.setdefault(f.day, set()).add(f.table)
         updated[name] = f.mtime_ns
     return days, updated

@@ -16,7 +16,7 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing_zone: LandingRes
                    lake_store: LakeResource) -> dg.SensorResult:
     """Request raw/<table> (and the day's staging and features) for each day whose file is new or re-dropped."""
     seen = json.loads(context.cursor) if context.cursor else {}
-    days, seen = landing.pending(landing.landed_files(landing_zone.path), seen, lake_store.path)
+    days, seen = landing.pending(landing.landed_files(landing_zone.path), seen, lake_store.location)
     requests = []
     for first, last, tables in landing.contiguous_runs(days):
         selection = [dg.AssetKey(["raw", t]) for t in sorted(tables)] + sorted(daily_dbt_models.keys)
