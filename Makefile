@@ -10,7 +10,9 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export BENTOML_DO_NOT_TRACK := true
 export DO_NOT_TRACK := true
 
-.PHONY: install browser demo test test-fast dev mlflow-ui bench validate clean
+SMOKE_HOME := $(CURDIR)/.ml_platform/ci-smoke
+
+.PHONY: install browser demo test test-fast smoke dev mlflow-ui bench validate clean
 
 install: $(STAMP) $(MANIFEST)
 
@@ -32,8 +34,14 @@ demo: install  ## the whole loop on embedded defaults; prints a prediction from 
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
-test: install browser  ## the whole suite, slow whole-loop and browser tests included
+test: install browser validate smoke  ## dagster's checks through its CLI, then the whole suite
 	$(BIN)/pytest
+
+# the dagster CLI path, in a throwaway home: land a day, `dagster asset materialize` the reference tables
+# and the day's raw/staging/features with every asset check; a failed run or check stops `make test`
+smoke: install
+	rm -rf $(SMOKE_HOME)
+	ML_PLATFORM_HOME=$(SMOKE_HOME) $(BIN)/ml-platform smoke
 
 test-fast: install  ## everything but the whole-loop tests
 	$(BIN)/pytest -m 'not slow'

@@ -19,6 +19,7 @@ from ml_platform.settings import PROJECT_ROOT, Settings, get_settings
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 DEFINITIONS_MODULE = "ml_platform.definitions"
 DEMO_DAY = date(2013, 12, 31)
+SMOKE_DAY = date(2013, 1, 2)
 YEAR = (date(2013, 1, 1), date(2013, 12, 31))
 YEAR_RANGE = f"{YEAR[0].isoformat()}...{YEAR[1].isoformat()}"  # every daily partition, in one run
 # `dagster asset materialize` runs one partitions definition at a time: the data is built in two runs
@@ -40,10 +41,12 @@ def _environment(settings: Settings) -> dict[str, str]:
             "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
 
 
-def materialize(settings: Settings, selection: str = "*", partition: str | None = None) -> int:
+def materialize(settings: Settings, selection: str = "*", partition: str | None = None,
+                strict_checks: bool = False) -> int:
     """Materialize ``selection`` with the dagster CLI, printing each step as it finishes.
 
     ``partition`` is one key (``2013-03-05``) or a range (``2013-01-01...2013-12-31``, one run).
+    ``strict_checks``: a failed asset check fails the call even when it does not block the run (CI).
     """
     log_path = settings.home / "logs" / f"materialize-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +56,7 @@ def materialize(settings: Settings, selection: str = "*", partition: str | None 
     label = f"'{selection}'" + (f" [{partition}]" if partition else "")
     print(f"materializing {label} through Dagster (full log: {log_path})", flush=True)
     started = time.monotonic()
+    checks = {"passed": 0, "failed": 0}
     with open(log_path, "w") as log_file:
         process = subprocess.Popen(args, env=_environment(settings), cwd=PROJECT_ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -63,7 +67,14 @@ def materialize(settings: Settings, selection: str = "*", partition: str | None 
                 step = line.split('step "', 1)[-1].split('"', 1)[0]
                 status = "ok  " if "STEP_SUCCESS" in line else "FAIL"
                 print(f"  [{time.monotonic() - started:6.1f}s] {status} {step}", flush=True)
+            elif "ASSET_CHECK_EVALUATION" in line:
+                checks["passed" if "' passed" in line else "failed"] += 1
+                if "' passed" not in line:
+                    print(f"  check FAILED: {line.split('ASSET_CHECK_EVALUATION - ', 1)[-1].strip()}", flush=True)
         code = process.wait()
+    print(f"  {checks['passed']} asset checks passed, {checks['failed']} failed", flush=True)
+    if strict_checks and checks["failed"] and code == 0:
+        code = 1
     if code != 0:
         print(f"materialization failed (exit {code}); see {log_path}", file=sys.stderr)
     return code
@@ -111,6 +122,17 @@ def land(settings: Settings, first: date, last: date) -> int:
 
     files = landing.land(settings.landing, first, last)
     print(f"landed {len(files)} files for {first}..{last} in {settings.landing}")
+    return 0
+
+
+def smoke(settings: Settings, day: date = SMOKE_DAY) -> int:
+    """What CI runs through the dagster CLI: land one day, build the reference tables, then the day's raw,
+    staging and features; every asset check of those assets runs, and a failed run or check fails it."""
+    land(settings, day, day)
+    for selection, partition in ((REFERENCE_ASSETS, None), (DAILY_ASSETS, day.isoformat())):
+        code = materialize(settings, selection, partition, strict_checks=True)
+        if code != 0:
+            return code
     return 0
 
 
@@ -198,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stop", help="stop the running service")
     sub.add_parser("rollback", help="point the MLflow champion alias back at the previous promoted version")
     sub.add_parser("validate", help="dagster definitions validate on workspace.yaml")
+    smoke_parser = sub.add_parser("smoke", help="land a day and build its data layers with their checks (CI)")
+    smoke_parser.add_argument("--date", type=date.fromisoformat, default=SMOKE_DAY)
     dev_parser = sub.add_parser("dev", help="open the Dagster UI on 127.0.0.1")
     dev_parser.add_argument("--port", type=int, default=3000)
     ui = sub.add_parser("mlflow-ui", help="open MLflow's UI on the platform's tracking store")
@@ -225,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "validate":
         return validate(settings)
+    if args.command == "smoke":
+        return smoke(settings, args.date)
     if args.command == "dev":
         return dev(settings, args.port)
     return mlflow_ui(settings, args.port)
