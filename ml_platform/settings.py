@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ml_platform import lake
+from ml_platform.lake import Location, root as lake_root
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -39,8 +39,8 @@ class Settings:
     lake_url: str = ""  # an object-store URL; empty: the local folder under home
 
     @property
-    def lake(self) -> lake.Location:
-        return lake.root(self.lake_url) if self.lake_url else self.home / "lake"
+    def lake(self) -> Location:
+        return lake_root(self.lake_url) if self.lake_url else self.home / "lake"
 
     @property
     def dbt_target(self) -> str:
