@@ -21,6 +21,7 @@ DEFINITIONS_MODULE = "ml_platform.definitions"
 DEMO_DAY = date(2013, 12, 31)
 YEAR = (date(2013, 1, 1), date(2013, 12, 31))
 YEAR_RANGE = f"{YEAR[0].isoformat()}...{YEAR[1].isoformat()}"  # every daily partition, in one run
+HOLDOUT_RANGE = "2013-10-01...2013-12-31"  # the days the demo's champion is monitored on
 # `dagster asset materialize` runs one partitions definition at a time: the data is built in two runs
 REFERENCE_ASSETS = " or ".join(f'key:"{layer}/{table}"' for layer in ("raw", "staging")
                                for table in ("planes", "airlines", "airports"))
@@ -120,13 +121,14 @@ def data_stages() -> list[tuple[str, str | None]]:
 
 
 def demo_stages() -> list[tuple[str, str | None]]:
-    """The runs that materialize the whole graph: data, one candidate per spec, then gate and serving."""
+    """The runs that materialize the whole graph: data, one candidate per spec, gate and serving, monitoring."""
     from ml_platform.specs import SPECS
 
     return [
         *data_stages(),
         *[('key:"models/candidate"', spec) for spec in sorted(SPECS)],
-        ('key:"models/champion" or group:serving or group:monitoring', None),
+        ('key:"models/champion" or group:serving or key:"monitoring/reference_profile"', None),
+        ('key:"monitoring/feature_profile" or key:"monitoring/live_performance"', HOLDOUT_RANGE),
     ]
 
 
@@ -168,6 +170,26 @@ def rollback(settings: Settings) -> None:
               f"after {time.monotonic() - started:.1f}s")
 
 
+def replay(settings: Settings, start: date, end: date, days_per_tick: int, sample_every: int,
+           inject_drift: date | None) -> int:
+    """Replay ``start..end`` through the sensors in a fresh home, then print where the report is."""
+    from ml_platform import landing
+    from ml_platform import replay as replaying
+
+    if any((settings.home / part).exists() for part in ("lake", "landing", "mlflow")):
+        raise SystemExit(f"replay needs a fresh ML_PLATFORM_HOME, and {settings.home} has state: "
+                         f"use e.g. ML_PLATFORM_HOME={settings.home}-replay (or `make replay`)")
+    os.environ.update(_environment(settings))  # the instance's dagster.yaml, planned-events setting
+    drift = landing.InjectedDrift(inject_drift) if inject_drift else None
+    result = replaying.replay(settings, start, end, days_per_tick, sample_every, drift)
+    for key, value in replaying.summary(result).items():
+        print(f"  {key}: {value}")
+    print(f"report: {result.report}")
+    if result.champion:
+        print("the champion is still served: `ml-platform predict`, `ml-platform stop`")
+    return 0 if result.champion else 1
+
+
 def validate(settings: Settings) -> int:
     """``dagster definitions validate`` on the workspace, with the platform's DAGSTER_HOME."""
     args = [DAGSTER, "definitions", "validate", "-w", str(PROJECT_ROOT / "workspace.yaml")]
@@ -197,6 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     pred.add_argument("--flight", help="JSON object with the feature contract's fields (default: a Dec 31 flight)")
     sub.add_parser("stop", help="stop the running service")
     sub.add_parser("rollback", help="point the MLflow champion alias back at the previous promoted version")
+    rep = sub.add_parser("replay", help="replay days through the landing zone and the sensors, write a report")
+    rep.add_argument("--start", type=date.fromisoformat, default=YEAR[0])
+    rep.add_argument("--end", type=date.fromisoformat, default=YEAR[1])
+    rep.add_argument("--days-per-tick", type=int, default=7, help="days landed between two sensor ticks")
+    rep.add_argument("--sample-every", type=int, default=1, help="keep every n-th flight (faster)")
+    rep.add_argument("--inject-drift", type=date.fromisoformat, nargs="?", const=date(2013, 7, 1), metavar="DAY",
+                     help="from DAY on (default 2013-07-01) the weather feed reports temperature in Celsius")
     sub.add_parser("validate", help="dagster definitions validate on workspace.yaml")
     dev_parser = sub.add_parser("dev", help="open the Dagster UI on 127.0.0.1")
     dev_parser.add_argument("--port", type=int, default=3000)
@@ -225,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "validate":
         return validate(settings)
+    if args.command == "replay":
+        return replay(settings, args.start, args.end, args.days_per_tick, args.sample_every, args.inject_drift)
     if args.command == "dev":
         return dev(settings, args.port)
     return mlflow_ui(settings, args.port)

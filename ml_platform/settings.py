@@ -26,6 +26,7 @@ class Settings:
     env: str
     home: Path
     mlflow_tracking_uri: str
+    alert_webhook: str = ""  # ML_PLATFORM_ALERT_WEBHOOK: where failures and retrain decisions are posted
 
     @property
     def lake(self) -> Path:
@@ -60,6 +61,10 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
     def subprocess_env(self) -> dict[str, str]:
         """Variables every child process (dbt, bentoml, mlflow ui) needs to find the same state."""
         return {
@@ -91,4 +96,5 @@ def get_settings() -> Settings:
         tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "")
         if not tracking_uri:
             raise ValueError("ML_PLATFORM_ENV=k8s needs MLFLOW_TRACKING_URI (the MLflow server's URL)")
-    return Settings(env=env, home=home, mlflow_tracking_uri=tracking_uri)
+    return Settings(env=env, home=home, mlflow_tracking_uri=tracking_uri,
+                    alert_webhook=os.environ.get("ML_PLATFORM_ALERT_WEBHOOK", ""))
