@@ -29,7 +29,7 @@ DAILY_ASSETS = " or ".join(f'key:"{key}"' for key in ("raw/flights", "raw/weathe
                                                       "staging/weather", "features/flight_features"))
 
 
-def _environment(settings: Settings) -> dict[str, str]:
+def dagster_environment(settings: Settings) -> dict[str, str]:
     """Child-process environment: the platform's locations plus a prepared DAGSTER_HOME."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     instance_yaml = settings.dagster_home / "dagster.yaml"
@@ -55,7 +55,7 @@ def materialize(settings: Settings, selection: str = "*", partition: str | None 
     print(f"materializing {label} through Dagster (full log: {log_path})", flush=True)
     started = time.monotonic()
     with open(log_path, "w") as log_file:
-        process = subprocess.Popen(args, env=_environment(settings), cwd=PROJECT_ROOT,
+        process = subprocess.Popen(args, env=dagster_environment(settings), cwd=PROJECT_ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert process.stdout is not None
         for line in process.stdout:
@@ -151,7 +151,7 @@ def demo(settings: Settings) -> int:
 def dev(settings: Settings, port: int) -> int:
     """Open the Dagster UI on 127.0.0.1 with this code location loaded."""
     args = [DAGSTER, "dev", "-m", DEFINITIONS_MODULE, "-h", "127.0.0.1", "-p", str(port)]
-    return subprocess.call(args, env=_environment(settings), cwd=PROJECT_ROOT)
+    return subprocess.call(args, env=dagster_environment(settings), cwd=PROJECT_ROOT)
 
 
 def rollback(settings: Settings) -> None:
@@ -179,7 +179,6 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int, sampl
     if any((settings.home / part).exists() for part in ("lake", "landing", "mlflow")):
         raise SystemExit(f"replay needs a fresh ML_PLATFORM_HOME, and {settings.home} has state: "
                          f"use e.g. ML_PLATFORM_HOME={settings.home}-replay (or `make replay`)")
-    os.environ.update(_environment(settings))  # the instance's dagster.yaml, planned-events setting
     drift = landing.InjectedDrift(inject_drift) if inject_drift else None
     result = replaying.replay(settings, start, end, days_per_tick, sample_every, drift)
     for key, value in replaying.summary(result).items():
@@ -193,7 +192,7 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int, sampl
 def validate(settings: Settings) -> int:
     """``dagster definitions validate`` on the workspace, with the platform's DAGSTER_HOME."""
     args = [DAGSTER, "definitions", "validate", "-w", str(PROJECT_ROOT / "workspace.yaml")]
-    return subprocess.call(args, env=_environment(settings), cwd=PROJECT_ROOT)
+    return subprocess.call(args, env=dagster_environment(settings), cwd=PROJECT_ROOT)
 
 
 def mlflow_ui(settings: Settings, port: int) -> int:
@@ -201,7 +200,7 @@ def mlflow_ui(settings: Settings, port: int) -> int:
     mlflow = str(Path(sys.executable).parent / "mlflow")
     args = [mlflow, "ui", "--backend-store-uri", settings.mlflow_tracking_uri,
             "--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.call(args, env=_environment(settings))
+    return subprocess.call(args, env=dagster_environment(settings))
 
 
 def main(argv: list[str] | None = None) -> int:

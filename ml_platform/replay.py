@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections import defaultdict
@@ -129,10 +130,11 @@ class Replayer:
 def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, sample_every: int = 1,
            drift: landing.InjectedDrift | None = None) -> ReplayResult:
     """Land ``start..end`` tick by tick and let the sensors run the platform; write the report at the end."""
-    from ml_platform.cli import REFERENCE_ASSETS
+    from ml_platform.cli import REFERENCE_ASSETS, dagster_environment
     from sensors.landing import landing_sensor
     from sensors.retrain import retrain_sensor
 
+    os.environ.update(dagster_environment(settings))  # the instance's dagster.yaml, as the CLI's runs get it
     result = ReplayResult(start, end)
     ticks = [(start + timedelta(days=n), min(end, start + timedelta(days=n + days_per_tick - 1)))
              for n in range(0, (end - start).days + 1, days_per_tick)]

@@ -33,7 +33,7 @@ def read_features(duckdb_path: Path, start: date | None = None, end: date | None
 def latest_day(duckdb_path: Path) -> date | None:
     """The newest day the features table has (None when it is empty)."""
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        return con.sql(f"select max(flight_date) from {FEATURES_TABLE}").fetchone()[0]
+        return con.execute(f"select max(flight_date) from {FEATURES_TABLE}").fetchone()[0]
 
 
 @dataclass(frozen=True)
