@@ -68,7 +68,7 @@ def feature_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     context.log.info(f"profiled {len(days)} days; drift above thresholds on {len(drifted)}")
     yield dg.MaterializeResult(metadata={
         "days": len(days),
-        "dagster/row_count": sum(d["rows"] for d in days),
+        "dagster/row_count": sum(d["flights"] for d in days),
         "model_version": model.version if model else "none",
         "max_drift": max(peak.values(), default=0.0),
     })

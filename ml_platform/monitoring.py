@@ -31,6 +31,7 @@ from ml_platform.retraining import Decision, Signal
 
 PREDICTION = "prediction"
 TREND_DAYS = 7  # live AUC is judged on a trailing week: one day's few hundred flights are too noisy
+DRIFT_DAYS = 7  # drift too: one day has one weather situation and three origin volumes
 
 
 @dataclass
@@ -108,6 +109,15 @@ class MonitoringStore:
     def write_profile(self, day: date, view: DatasetProfileView) -> Path:
         return profiling.write(view, self._day("profiles", day, ".bin"))
 
+    def window_profile(self, day: date, days: int = DRIFT_DAYS) -> DatasetProfileView:
+        """The stored daily profiles of the ``days`` up to ``day``, merged (whylogs sketches merge)."""
+        paths = [self._day("profiles", day - timedelta(days=n), ".bin") for n in range(days)]
+        views = [profiling.read(p) for p in paths if p.exists()]
+        merged = views[0]
+        for view in views[1:]:
+            merged = merged.merge(view)
+        return merged
+
     def write_drift(self, day: date, scores: dict[str, float], rows: int, reference_version: str | None) -> None:
         record = {"day": day.isoformat(), "reference_version": reference_version, "rows": rows, "scores": scores}
         atomic.write_text(self._day("drift", day, ".json"), json.dumps(record, sort_keys=True))
@@ -180,20 +190,22 @@ def _by_day(frame: pl.DataFrame) -> list[tuple[date, pl.DataFrame]]:
 
 def profile_days(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel | None,
                  columns: list[str]) -> list[dict[str, Any]]:
-    """Profile each day of ``frame`` and score its drift against the reference (if a champion has one).
+    """Profile each day of ``frame``; score the trailing week up to it against the champion's reference.
 
-    Returns one record per day: the day, its rows and the per-feature scores (empty without a reference).
+    Returns one record per day: the day, the rows scored (the week's) and the per-feature scores
+    (empty without a reference).
     """
     reference = store.reference()
     compared = [*columns, PREDICTION] if model is not None else columns
     records = []
     for day, part in _by_day(frame):
-        view = profile_scored(part, model, columns).view
-        store.write_profile(day, view)
+        store.write_profile(day, profile_scored(part, model, columns).view)
+        week = store.window_profile(day)
+        rows = week.get_column(columns[0]).get_metric("counts").n.value
         scores = {} if reference is None else {
-            name: entry["score"] for name, entry in profiling.drift_scores(view, reference[1], compared).items()}
-        store.write_drift(day, scores, part.height, reference[0].version if reference else None)
-        records.append({"day": day, "rows": part.height, "scores": scores})
+            name: entry["score"] for name, entry in profiling.drift_scores(week, reference[1], compared).items()}
+        store.write_drift(day, scores, rows, reference[0].version if reference else None)
+        records.append({"day": day, "rows": rows, "flights": part.height, "scores": scores})
     return records
 
 

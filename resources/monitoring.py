@@ -9,7 +9,10 @@ from ml_platform.retraining import RetrainPolicy
 
 
 class MonitoringResource(dg.ConfigurableResource):
-    """Thresholds shared by the drift check and the retrain sensor; the alert webhook is off by default."""
+    """Thresholds shared by the drift check and the retrain sensor; the alert webhook is off by default.
+
+    ``feature_thresholds`` override the defaults per feature (weather features default to 0.6).
+    """
 
     drift_threshold: float = RetrainPolicy.drift_threshold
     feature_thresholds: dict[str, float] = {}
@@ -25,7 +28,7 @@ class MonitoringResource(dg.ConfigurableResource):
     def policy(self) -> RetrainPolicy:
         return RetrainPolicy(
             drift_threshold=self.drift_threshold,
-            feature_thresholds=dict(self.feature_thresholds),
+            feature_thresholds={**RetrainPolicy().feature_thresholds, **self.feature_thresholds},
             max_auc_drop=self.max_auc_drop,
             cooldown_days=self.cooldown_days,
             warmup_days=self.warmup_days,

@@ -29,6 +29,8 @@ def test_days_are_profiled_and_scored_against_the_reference(feature_frame, tmp_p
     records = monitoring.profile_days(store, shifted, None, NAMES)
     assert len(records) == later.get_column("flight_date").n_unique()
     assert all(r["scores"]["temp"] > 0.9 and r["scores"]["humid"] < 0.4 for r in records)
+    # each day is scored with the trailing week of stored profiles: its rows are the week's
+    assert records[0]["rows"] == records[0]["flights"] and records[7]["rows"] == sum(r["flights"] for r in records[1:8])
     signal = store.signals()[0]
     assert signal.day == records[0]["day"] and signal.drift["temp"] == records[0]["scores"]["temp"]
     assert store.drift()[signal.day]["reference_version"] == "3"
