@@ -86,8 +86,8 @@ def feature_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResou
         else f"no monitored feature above its threshold on {len(days)} days",
         metadata={
             "max_drift": max(peak.values()),
-            "drifted_days": records_table([{"day": d, **{"features": ", ".join(f"{k} {v:.2f}" for k, v in fs.items())}}
-                                           for d, fs in sorted(drifted.items())[-20:]]),
+            "drifted_days": records_table([{"day": day, "features": ", ".join(f"{k} {v:.2f}" for k, v in fs.items())}
+                                           for day, fs in sorted(drifted.items())[-20:]]),
             "scores": png(plots.drift_bars(peak, thresholds, f"peak drift {first}..{last}")),
         },
     )
