@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 
 SMOKE_HOME := $(CURDIR)/.ml_platform/ci-smoke
 
-.PHONY: install browser demo test test-fast smoke dev mlflow-ui bench validate clean
+.PHONY: install browser demo replay test test-fast smoke dev mlflow-ui bench validate clean
 
 install: $(STAMP) $(MANIFEST)
 
@@ -29,6 +29,12 @@ $(MANIFEST): $(STAMP) $(DBT_SRC)
 
 demo: install  ## the whole loop on embedded defaults; prints a prediction from the served model
 	$(BIN)/ml-platform demo
+
+# a year through the landing zone and the sensors, in its own home; e.g. make replay ARGS=--inject-drift
+replay: install  ## replay 2013 day by day: drift, retrains, promotions; HTML report in .ml_platform-replay/reports
+	rm -rf .ml_platform-replay
+	ML_PLATFORM_HOME=$(CURDIR)/.ml_platform-replay $(BIN)/ml-platform replay $(ARGS)
+	ML_PLATFORM_HOME=$(CURDIR)/.ml_platform-replay $(BIN)/ml-platform stop
 
 # the UI test drives Debian's chromium (Playwright's own browser download is not used)
 browser:
@@ -59,4 +65,4 @@ bench: install  ## benchmarks; JSON results in bench/results/
 	$(BIN)/python -m bench.run_all
 
 clean:
-	rm -rf .ml_platform dbt_project/target dbt_project/logs
+	rm -rf .ml_platform .ml_platform-replay dbt_project/target dbt_project/logs

@@ -34,7 +34,8 @@ def service(
     version = registry.alias_version(MODEL_NAME, registry.CHAMPION)
     if version is None:
         raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
-    smoke = request_for(warehouse.read_features(SMOKE_DAY, SMOKE_DAY).row(0, named=True))
+    newest = warehouse.latest_day()  # a flight of the newest built day is the smoke test
+    smoke = request_for(warehouse.read_features(newest, newest).row(0, named=True))
     try:
         deployment, answer = bentoml.deploy(bento_tag, version, smoke)
     except DeploymentError as exc:

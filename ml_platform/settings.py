@@ -37,6 +37,7 @@ class Settings:
     home: Path
     mlflow_tracking_uri: str
     lake_url: str = ""  # an object-store URL; empty: the local folder under home
+    alert_webhook: str = ""  # ML_PLATFORM_ALERT_WEBHOOK: where failures and retrain decisions are posted
 
     @property
     def lake(self) -> Location:
@@ -79,6 +80,10 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
     def subprocess_env(self) -> dict[str, str]:
         """Variables every child process (dbt, bentoml, mlflow ui) needs to find the same state."""
         return {
@@ -106,10 +111,12 @@ def get_settings() -> Settings:
         raise ValueError(f"ML_PLATFORM_ENV={env!r} is not one of {ENVIRONMENTS}")
     home = Path(os.environ.get("ML_PLATFORM_HOME") or PROJECT_ROOT / ".ml_platform").resolve()
     lake_url = os.environ.get("ML_PLATFORM_LAKE_URL", "")
+    alert_webhook = os.environ.get("ML_PLATFORM_ALERT_WEBHOOK", "")
     if env == "local":
         return Settings(env=env, home=home, mlflow_tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
-                        lake_url=lake_url)
+                        lake_url=lake_url, alert_webhook=alert_webhook)
     missing = [name for name in K8S_REQUIRED if not os.environ.get(name)]
     if missing:
         raise ValueError(f"ML_PLATFORM_ENV=k8s needs {', '.join(missing)} (the ConfigMap in deploy/k8s/platform.yaml)")
-    return Settings(env=env, home=home, mlflow_tracking_uri=os.environ["MLFLOW_TRACKING_URI"], lake_url=lake_url)
+    return Settings(env=env, home=home, mlflow_tracking_uri=os.environ["MLFLOW_TRACKING_URI"], lake_url=lake_url,
+                    alert_webhook=alert_webhook)

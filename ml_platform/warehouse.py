@@ -30,6 +30,12 @@ def read_features(duckdb_path: Path, start: date | None = None, end: date | None
         return con.sql(query, params=params).pl()
 
 
+def latest_day(duckdb_path: Path) -> date | None:
+    """The newest day the features table has (None when it is empty)."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        return con.execute(f"select max(flight_date) from {FEATURES_TABLE}").fetchone()[0]
+
+
 @dataclass(frozen=True)
 class RowCount:
     """What to count: a relation (``schema.table`` or a quoted dbt relation name), optionally by a date column."""

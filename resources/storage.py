@@ -38,6 +38,9 @@ class WarehouseResource(dg.ConfigurableResource):
     def read_features(self, start: date | None = None, end: date | None = None) -> pl.DataFrame:
         return warehouse.read_features(Path(self.duckdb_path), start, end)
 
+    def latest_day(self) -> date | None:
+        return warehouse.latest_day(Path(self.duckdb_path))
+
     def check_leakage(self, first: date, last: date) -> leakage.LeakageReport:
         return leakage.check(Path(self.duckdb_path), first, last)
 
