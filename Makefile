@@ -10,7 +10,9 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export BENTOML_DO_NOT_TRACK := true
 export DO_NOT_TRACK := true
 
-.PHONY: install browser demo test test-fast dev mlflow-ui bench validate clean
+SMOKE_HOME := $(CURDIR)/.ml_platform/ci-smoke
+
+.PHONY: install browser demo replay test test-fast smoke dev mlflow-ui bench validate clean
 
 install: $(STAMP) $(MANIFEST)
 
@@ -28,12 +30,24 @@ $(MANIFEST): $(STAMP) $(DBT_SRC)
 demo: install  ## the whole loop on embedded defaults; prints a prediction from the served model
 	$(BIN)/ml-platform demo
 
+# a year through the landing zone and the sensors, in its own home; e.g. make replay ARGS=--inject-drift
+replay: install  ## replay 2013 day by day: drift, retrains, promotions; HTML report in .ml_platform-replay/reports
+	rm -rf .ml_platform-replay
+	ML_PLATFORM_HOME=$(CURDIR)/.ml_platform-replay $(BIN)/ml-platform replay $(ARGS)
+	ML_PLATFORM_HOME=$(CURDIR)/.ml_platform-replay $(BIN)/ml-platform stop
+
 # the UI test drives Debian's chromium (Playwright's own browser download is not used)
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
-test: install browser  ## the whole suite, slow whole-loop and browser tests included
+test: install browser validate smoke  ## dagster's checks through its CLI, then the whole suite
 	$(BIN)/pytest
+
+# the dagster CLI path, in a throwaway home: land a day, `dagster asset materialize` the reference tables
+# and the day's raw/staging/features with every asset check; a failed run or check stops `make test`
+smoke: install
+	rm -rf $(SMOKE_HOME)
+	ML_PLATFORM_HOME=$(SMOKE_HOME) $(BIN)/ml-platform smoke
 
 test-fast: install  ## everything but the whole-loop tests
 	$(BIN)/pytest -m 'not slow'
@@ -51,4 +65,4 @@ bench: install  ## benchmarks; JSON results in bench/results/
 	$(BIN)/python -m bench.run_all
 
 clean:
-	rm -rf .ml_platform dbt_project/target dbt_project/logs
+	rm -rf .ml_platform .ml_platform-replay dbt_project/target dbt_project/logs

@@ -1,5 +1,6 @@
 """Small builders for metadata people read in the Dagster UI."""
 
+import base64
 from collections.abc import Mapping
 
 import dagster as dg
@@ -31,3 +32,8 @@ def records_table(records: list[dict], columns: list[str] | None = None) -> dg.M
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in records]
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def png(image: bytes) -> dg.MetadataValue:
+    """A PNG the UI shows inline (a data URI in markdown, as Dagster's own examples do)."""
+    return dg.MetadataValue.md(f"![plot](data:image/png;base64,{base64.b64encode(image).decode()})")

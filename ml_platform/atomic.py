@@ -30,3 +30,9 @@ def write_text(path: Path, text: str) -> Path:
     with replacing(path) as tmp:
         tmp.write_text(text)
     return path
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    with replacing(path) as tmp:
+        tmp.write_bytes(data)
+    return path

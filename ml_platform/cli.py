@@ -18,8 +18,10 @@ from ml_platform.settings import PROJECT_ROOT, Settings, get_settings
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 DEFINITIONS_MODULE = "ml_platform.definitions"
+SMOKE_DAY = date(2013, 1, 2)
 YEAR = (date(2013, 1, 1), date(2013, 12, 31))
 YEAR_RANGE = f"{YEAR[0].isoformat()}...{YEAR[1].isoformat()}"  # every daily partition, in one run
+HOLDOUT_RANGE = "2013-10-01...2013-12-31"  # the days the demo's champion is monitored on
 # `dagster asset materialize` runs one partitions definition at a time: the data is built in two runs
 REFERENCE_ASSETS = " or ".join(f'key:"{layer}/{table}"' for layer in ("raw", "staging")
                                for table in ("planes", "airlines", "airports"))
@@ -27,7 +29,7 @@ DAILY_ASSETS = " or ".join(f'key:"{key}"' for key in ("raw/flights", "raw/weathe
                                                       "staging/weather", "features/flight_features"))
 
 
-def _environment(settings: Settings) -> dict[str, str]:
+def dagster_environment(settings: Settings) -> dict[str, str]:
     """Child-process environment: the platform's locations plus a prepared DAGSTER_HOME."""
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     instance_yaml = settings.dagster_home / "dagster.yaml"
@@ -39,10 +41,12 @@ def _environment(settings: Settings) -> dict[str, str]:
             "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
 
 
-def materialize(settings: Settings, selection: str = "*", partition: str | None = None) -> int:
+def materialize(settings: Settings, selection: str = "*", partition: str | None = None,
+                strict_checks: bool = False) -> int:
     """Materialize ``selection`` with the dagster CLI, printing each step as it finishes.
 
     ``partition`` is one key (``2013-03-05``) or a range (``2013-01-01...2013-12-31``, one run).
+    ``strict_checks``: a failed asset check fails the call even when it does not block the run (CI).
     """
     log_path = settings.home / "logs" / f"materialize-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,8 +56,9 @@ def materialize(settings: Settings, selection: str = "*", partition: str | None 
     label = f"'{selection}'" + (f" [{partition}]" if partition else "")
     print(f"materializing {label} through Dagster (full log: {log_path})", flush=True)
     started = time.monotonic()
+    checks = {"passed": 0, "failed": 0}
     with open(log_path, "w") as log_file:
-        process = subprocess.Popen(args, env=_environment(settings), cwd=PROJECT_ROOT,
+        process = subprocess.Popen(args, env=dagster_environment(settings), cwd=PROJECT_ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         assert process.stdout is not None
         for line in process.stdout:
@@ -62,7 +67,14 @@ def materialize(settings: Settings, selection: str = "*", partition: str | None 
                 step = line.split('step "', 1)[-1].split('"', 1)[0]
                 status = "ok  " if "STEP_SUCCESS" in line else "FAIL"
                 print(f"  [{time.monotonic() - started:6.1f}s] {status} {step}", flush=True)
+            elif "ASSET_CHECK_EVALUATION" in line:
+                checks["passed" if "' passed" in line else "failed"] += 1
+                if "' passed" not in line:
+                    print(f"  check FAILED: {line.split('ASSET_CHECK_EVALUATION - ', 1)[-1].strip()}", flush=True)
         code = process.wait()
+    print(f"  {checks['passed']} asset checks passed, {checks['failed']} failed", flush=True)
+    if strict_checks and checks["failed"] and code == 0:
+        code = 1
     if code != 0:
         print(f"materialization failed (exit {code}); see {log_path}", file=sys.stderr)
     return code
@@ -115,19 +127,31 @@ def land(settings: Settings, first: date, last: date) -> int:
     return 0
 
 
+def smoke(settings: Settings, day: date = SMOKE_DAY) -> int:
+    """What CI runs through the dagster CLI: land one day, build the reference tables, then the day's raw,
+    staging and features; every asset check of those assets runs, and a failed run or check fails it."""
+    land(settings, day, day)
+    for selection, partition in ((REFERENCE_ASSETS, None), (DAILY_ASSETS, day.isoformat())):
+        code = materialize(settings, selection, partition, strict_checks=True)
+        if code != 0:
+            return code
+    return 0
+
+
 def data_stages() -> list[tuple[str, str | None]]:
     """The runs that build the data: the reference tables, then every daily partition of the year in one run."""
     return [(REFERENCE_ASSETS, None), (DAILY_ASSETS, YEAR_RANGE)]
 
 
 def demo_stages() -> list[tuple[str, str | None]]:
-    """The runs that materialize the whole graph: data, one candidate per spec, then gate and serving."""
+    """The runs that materialize the whole graph: data, one candidate per spec, gate and serving, monitoring."""
     from ml_platform.specs import SPECS
 
     return [
         *data_stages(),
         *[('key:"models/candidate"', spec) for spec in sorted(SPECS)],
-        ('key:"models/champion" or group:serving or group:monitoring', None),
+        ('key:"models/champion" or group:serving or key:"monitoring/reference_profile"', None),
+        ('key:"monitoring/feature_profile" or key:"monitoring/live_performance"', HOLDOUT_RANGE),
     ]
 
 
@@ -150,7 +174,7 @@ def demo(settings: Settings) -> int:
 def dev(settings: Settings, port: int) -> int:
     """Open the Dagster UI on 127.0.0.1 with this code location loaded."""
     args = [DAGSTER, "dev", "-m", DEFINITIONS_MODULE, "-h", "127.0.0.1", "-p", str(port)]
-    return subprocess.call(args, env=_environment(settings), cwd=PROJECT_ROOT)
+    return subprocess.call(args, env=dagster_environment(settings), cwd=PROJECT_ROOT)
 
 
 def rollback(settings: Settings) -> None:
@@ -169,10 +193,29 @@ def rollback(settings: Settings) -> None:
               f"after {time.monotonic() - started:.1f}s")
 
 
+def replay(settings: Settings, start: date, end: date, days_per_tick: int, sample_every: int,
+           inject_drift: date | None) -> int:
+    """Replay ``start..end`` through the sensors in a fresh home, then print where the report is."""
+    from ml_platform import landing
+    from ml_platform import replay as replaying
+
+    if any((settings.home / part).exists() for part in ("lake", "landing", "mlflow")):
+        raise SystemExit(f"replay needs a fresh ML_PLATFORM_HOME, and {settings.home} has state: "
+                         f"use e.g. ML_PLATFORM_HOME={settings.home}-replay (or `make replay`)")
+    drift = landing.InjectedDrift(inject_drift) if inject_drift else None
+    result = replaying.replay(settings, start, end, days_per_tick, sample_every, drift)
+    for key, value in replaying.summary(result).items():
+        print(f"  {key}: {value}")
+    print(f"report: {result.report}")
+    if result.champion:
+        print("the champion is still served: `ml-platform predict`, `ml-platform stop`")
+    return 0 if result.champion else 1
+
+
 def validate(settings: Settings) -> int:
     """``dagster definitions validate`` on the workspace, with the platform's DAGSTER_HOME."""
     args = [DAGSTER, "definitions", "validate", "-w", str(PROJECT_ROOT / "workspace.yaml")]
-    return subprocess.call(args, env=_environment(settings), cwd=PROJECT_ROOT)
+    return subprocess.call(args, env=dagster_environment(settings), cwd=PROJECT_ROOT)
 
 
 def mlflow_ui(settings: Settings, port: int) -> int:
@@ -180,7 +223,7 @@ def mlflow_ui(settings: Settings, port: int) -> int:
     mlflow = str(Path(sys.executable).parent / "mlflow")
     args = [mlflow, "ui", "--backend-store-uri", settings.mlflow_tracking_uri,
             "--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.call(args, env=_environment(settings))
+    return subprocess.call(args, env=dagster_environment(settings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,7 +242,16 @@ def main(argv: list[str] | None = None) -> int:
                       "online snapshot's day)")
     sub.add_parser("stop", help="stop the running service")
     sub.add_parser("rollback", help="point the MLflow champion alias back at the previous promoted version")
+    rep = sub.add_parser("replay", help="replay days through the landing zone and the sensors, write a report")
+    rep.add_argument("--start", type=date.fromisoformat, default=YEAR[0])
+    rep.add_argument("--end", type=date.fromisoformat, default=YEAR[1])
+    rep.add_argument("--days-per-tick", type=int, default=7, help="days landed between two sensor ticks")
+    rep.add_argument("--sample-every", type=int, default=1, help="keep every n-th flight (faster)")
+    rep.add_argument("--inject-drift", type=date.fromisoformat, nargs="?", const=date(2013, 7, 1), metavar="DAY",
+                     help="from DAY on (default 2013-07-01) the weather feed reports temperature in Celsius")
     sub.add_parser("validate", help="dagster definitions validate on workspace.yaml")
+    smoke_parser = sub.add_parser("smoke", help="land a day and build its data layers with their checks (CI)")
+    smoke_parser.add_argument("--date", type=date.fromisoformat, default=SMOKE_DAY)
     dev_parser = sub.add_parser("dev", help="open the Dagster UI on 127.0.0.1")
     dev_parser.add_argument("--port", type=int, default=3000)
     ui = sub.add_parser("mlflow-ui", help="open MLflow's UI on the platform's tracking store")
@@ -227,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "validate":
         return validate(settings)
+    if args.command == "smoke":
+        return smoke(settings, args.date)
+    if args.command == "replay":
+        return replay(settings, args.start, args.end, args.days_per_tick, args.sample_every, args.inject_drift)
     if args.command == "dev":
         return dev(settings, args.port)
     return mlflow_ui(settings, args.port)

@@ -11,7 +11,7 @@ from dagster_dbt import DbtCliResource
 from assets.dbt import daily_dbt_models, dbt_project, reference_dbt_models
 from assets.features import check_no_leakage
 from assets.models import candidate, champion
-from assets.monitoring import feature_profile
+from assets.monitoring import feature_profile, live_performance, reference_profile
 from assets.raw import raw_assets
 from assets.serving import (
     batch_predictions,
@@ -24,10 +24,13 @@ from assets.serving import (
 from ml_platform.settings import EXPERIMENT_NAME, MODEL_NAME, PROJECT_ROOT, get_settings
 from resources.k8s import partition_aware_k8s_job_executor
 from resources.mlflow import mlflow_tracking_resource
+from resources.monitoring import MonitoringResource
 from resources.registry import RegistryResource
 from resources.serving import BentoResource
 from resources.storage import LakeResource, LandingResource, WarehouseResource
+from sensors.alerts import failure_alert_sensor
 from sensors.landing import landing_sensor
+from sensors.retrain import retrain_decisions, retrain_sensor
 
 settings = get_settings()
 settings.export_env()  # dbt, bentoml and mlflow subprocesses find the same state
@@ -36,7 +39,8 @@ resources = {
     "lake_store": LakeResource(root=str(settings.lake)),
     "landing_zone": LandingResource(root=str(settings.landing)),
     "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
-    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"),
+                          target=settings.dbt_target),
     "mlflow": mlflow_tracking_resource.configured(
         {
             "experiment_name": EXPERIMENT_NAME,
@@ -51,17 +55,19 @@ resources = {
         state_dir=str(settings.serving_dir),
         mlflow_tracking_uri=settings.mlflow_tracking_uri,
     ),
+    "monitor": MonitoringResource(alert_webhook=settings.alert_webhook),
 }
 
 assets = [*raw_assets, reference_dbt_models, daily_dbt_models, candidate, champion, online_features, bento, service,
-          k8s_manifests, batch_predictions, champion_vs_challenger, feature_profile]
+          k8s_manifests, batch_predictions, champion_vs_challenger, reference_profile, feature_profile, live_performance,
+          retrain_decisions]
 asset_checks = [check_no_leakage]
 
 defs = dg.Definitions(
     assets=assets,
     resources=resources,
     asset_checks=asset_checks,
-    sensors=[landing_sensor],
+    sensors=[landing_sensor, retrain_sensor, failure_alert_sensor],
     # local: one process, no servers; k8s: a pod per step, sized by its asset and partition
     executor=partition_aware_k8s_job_executor if settings.env == "k8s" else dg.in_process_executor,
 )

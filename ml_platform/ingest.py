@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from ml_platform import contracts, lake, landing, sources
 
@@ -25,7 +24,7 @@ HISTORY_DAYS = 7  # stored days before D that set D's row-count expectation
 
 @dataclass(frozen=True)
 class IngestResult:
-    path: Path
+    path: lake.Location
     frame: pl.DataFrame
     contract: contracts.ContractResult
 
@@ -55,10 +54,10 @@ class DailyIngest:
             f", rejected {len(self.rejected)}: {bad}" if bad else "")
 
 
-def ingest_table(table: str, lake_root: Path) -> IngestResult:
+def ingest_table(table: str, lake_root: lake.Location) -> IngestResult:
     """Read one reference table from the source and, if it meets its contract, write ``raw/<table>/data.parquet``."""
     result = contracts.validate(sources.read_table(table), contracts.CONTRACTS[table])
-    path = lake.table_dir(lake_root, "raw", table) / "data.parquet"
+    path = lake.join(lake.table_dir(lake_root, "raw", table), "data.parquet")
     if result.passed:
         lake.write_atomic(result.frame, path)
         log.info("stored %s rows of %s at %s", result.frame.height, table, path)
@@ -67,19 +66,19 @@ def ingest_table(table: str, lake_root: Path) -> IngestResult:
     return IngestResult(path=path, frame=result.frame, contract=result)
 
 
-def reference_vocabularies(lake_root: Path) -> dict[str, set[str]]:
+def reference_vocabularies(lake_root: lake.Location) -> dict[str, set[str]]:
     """Carrier and airport codes from the stored reference tables."""
-    tables = {t: pl.read_parquet(lake.table_dir(lake_root, "raw", t) / "data.parquet") for t in ("airlines", "airports")}
+    tables = {t: lake.read(lake.join(lake.table_dir(lake_root, "raw", t), "data.parquet")) for t in ("airlines", "airports")}
     return contracts.vocabularies(tables["airlines"], tables["airports"])
 
 
-def stored_rows(lake_root: Path, table: str, days: Iterable[date]) -> list[int]:
+def stored_rows(lake_root: lake.Location, table: str, days: Iterable[date]) -> list[int]:
     """Row counts of the stored partitions among ``days`` (from the Parquet footers, no data read)."""
     paths = (lake.partition_path(lake_root, "raw", table, d) for d in days)
-    return [pq.ParquetFile(p).metadata.num_rows for p in paths if p.exists()]
+    return [lake.num_rows(p) for p in paths if lake.mtime_ns(p) is not None]
 
 
-def ingest_day(table: str, day: date, landing_root: Path, lake_root: Path, vocab: dict[str, set[str]],
+def ingest_day(table: str, day: date, landing_root: Path, lake_root: lake.Location, vocab: dict[str, set[str]],
                outcome: DailyIngest) -> None:
     """Check one landed day file against its contract; store it as the day's partition or quarantine it."""
     source = landing.landing_path(landing_root, table, day)
@@ -105,7 +104,7 @@ def ingest_day(table: str, day: date, landing_root: Path, lake_root: Path, vocab
         outcome.stored[day] = result.frame.height
 
 
-def ingest_days(table: str, days: Iterable[date], landing_root: Path, lake_root: Path) -> DailyIngest:
+def ingest_days(table: str, days: Iterable[date], landing_root: Path, lake_root: lake.Location) -> DailyIngest:
     """Ingest each day's landed file in date order (earlier days set the row-count expectation of later ones)."""
     if table not in landing.DAILY_TABLES:
         raise ValueError(f"{table!r} is not a daily table; expected one of {landing.DAILY_TABLES}")

@@ -43,10 +43,27 @@ def quarantine_path(root: Path, table: str, day: date) -> Path:
     return root / QUARANTINE / table / f"{day.isoformat()}.csv"
 
 
-def land(root: Path, start: date, end: date, sample_every: int = 1) -> list[LandedFile]:
+@dataclass(frozen=True)
+class InjectedDrift:
+    """A deliberate upstream change for replays: from ``start`` on, the weather feed reports temperatures
+    in Celsius instead of Fahrenheit (still inside the contract's range, so only monitoring can see it)."""
+
+    start: date
+    table: str = "weather"
+    column: str = "temp"
+
+    def apply(self, table: str, day: date, frame: pl.DataFrame) -> pl.DataFrame:
+        if table != self.table or day < self.start:
+            return frame
+        return frame.with_columns(((pl.col(self.column) - 32) * 5 / 9).round(2))
+
+
+def land(root: Path, start: date, end: date, sample_every: int = 1,
+         drift: InjectedDrift | None = None) -> list[LandedFile]:
     """Drop the source's files for ``start..end`` (inclusive) into the landing zone, one per day per table.
 
-    ``sample_every`` thins the flights (every n-th) for fast whole-loop tests.
+    ``sample_every`` thins the flights (every n-th) for fast whole-loop tests; ``drift`` alters the
+    files as an upstream change would.
     """
     if end < start:
         raise ValueError(f"landing window ends ({end}) before it starts ({start})")
@@ -55,7 +72,8 @@ def land(root: Path, start: date, end: date, sample_every: int = 1) -> list[Land
         frame = sources.read_table(table, sample_every=sample_every)
         frame = frame.with_columns(_day=pl.date("year", "month", "day")).filter(pl.col("_day").is_between(start, end))
         for (day,), part in sorted(frame.partition_by("_day", as_dict=True).items()):
-            path = lake.write_atomic(part.drop("_day"), landing_path(root, table, day))
+            part = drift.apply(table, day, part.drop("_day")) if drift else part.drop("_day")
+            path = lake.write_atomic(part, landing_path(root, table, day))
             landed.append(LandedFile(table, day, path, path.stat().st_mtime_ns))
     log.info("landed %d files for %s..%s in %s", len(landed), start, end, root)
     return landed
@@ -75,7 +93,7 @@ def landed_files(root: Path) -> list[LandedFile]:
     return sorted(found, key=lambda f: (f.mtime_ns, f.table, f.day))
 
 
-def pending(files: list[LandedFile], seen: dict[str, int], lake_root: Path
+def pending(files: list[LandedFile], seen: dict[str, int], lake_root: lake.Location
             ) -> tuple[dict[date, set[str]], dict[str, int]]:
     """Files new or re-dropped since ``seen`` (``table/day`` -> mtime_ns) and newer than the day's stored
     partition: the tables per day, and the new ``seen``."""
@@ -83,8 +101,8 @@ def pending(files: list[LandedFile], seen: dict[str, int], lake_root: Path
     updated = dict(seen)
     for f in files:
         name = f"{f.table}/{f.day.isoformat()}"
-        stored = lake.partition_path(lake_root, "raw", f.table, f.day)
-        if seen.get(name) != f.mtime_ns and not (stored.exists() and stored.stat().st_mtime_ns >= f.mtime_ns):
+        stored = lake.mtime_ns(lake.partition_path(lake_root, "raw", f.table, f.day))
+        if seen.get(name) != f.mtime_ns and not (stored is not None and stored >= f.mtime_ns):
             days.setdefault(f.day, set()).add(f.table)
         updated[name] = f.mtime_ns
     return days, updated

@@ -1,22 +1,62 @@
-"""Score a feature window with a served model and profile what it saw and said."""
+"""Daily monitoring of the served model: profiles, drift against its reference, live performance.
+
+Everything lives under the lake's ``monitoring/`` folder, one file per day and kind, written atomically
+so a re-run of a day replaces it::
+
+    reference.json, reference/v<version>.bin   the champion's reference profile and what it covers
+    profiles/<day>.bin                          the day's features and predictions (whylogs)
+    drift/<day>.json                            per-feature drift scores against the reference
+    live/<day>.json                             the served model's metrics on the day's labelled flights
+    predictions/<day>.parquet                   its predictions with labels, for the trailing trend
+    decisions.jsonl                             every retrain decision and why
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import polars as pl
 from whylogs.core import DatasetProfileView
 
-from ml_platform import profiling
+from ml_platform import atomic, history, lake, profiling
+from ml_platform.evaluation import classification_metrics
+from ml_platform.features import LABEL, labels
 from ml_platform.registry import LoadedModel
+from ml_platform.retraining import Decision, Signal
 
 PREDICTION = "prediction"
+TREND_DAYS = 7  # live AUC is judged on a trailing week: one day's few hundred flights are too noisy
+DRIFT_DAYS = 7  # drift too: one day has one weather situation and three origin volumes
 
 
 @dataclass
 class ScoredProfile:
     scored: pl.DataFrame
     view: DatasetProfileView
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The champion's reference profile: the last days of the window it was trained on."""
+
+    version: str
+    spec: str
+    start: date
+    end: date
+    rows: int
+    holdout_auc: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reference:
+        return cls(**{**data, "start": date.fromisoformat(data["start"]), "end": date.fromisoformat(data["end"])})
 
 
 def score(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
@@ -27,6 +67,167 @@ def score(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
     )
 
 
-def profile_scored(frame: pl.DataFrame, model: LoadedModel) -> ScoredProfile:
-    scored = score(frame, model)
+def profile_scored(frame: pl.DataFrame, model: LoadedModel | None, columns: list[str]) -> ScoredProfile:
+    """Profile the features (and the model's predictions, when there is a model)."""
+    scored = score(frame, model) if model is not None else frame.select(["flight_date", *columns])
     return ScoredProfile(scored=scored, view=profiling.profile(scored.drop("flight_date")))
+
+
+def live_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float] | None:
+    """AUC, log-loss, Brier, calibration; None when the flights are all one class (AUC undefined)."""
+    if len(y) == 0 or len(np.unique(y)) < 2:
+        return None
+    return classification_metrics(y, p)
+
+
+class MonitoringStore:
+    """The monitoring files of one lake."""
+
+    def __init__(self, lake_root: Path):
+        self.root = Path(lake_root) / "monitoring"
+
+    def _day(self, kind: str, day: date, suffix: str) -> Path:
+        return self.root / kind / f"{day.isoformat()}{suffix}"
+
+    # --- the reference -------------------------------------------------------------------------
+    def write_reference(self, reference: Reference, view: DatasetProfileView) -> Path:
+        path = profiling.write(view, self.root / "reference" / f"v{reference.version}.bin")
+        atomic.write_text(self.root / "reference.json", json.dumps(reference.to_dict(), indent=2))
+        return path
+
+    def reference_record(self) -> Reference | None:
+        pointer = self.root / "reference.json"
+        return Reference.from_dict(json.loads(pointer.read_text())) if pointer.exists() else None
+
+    def reference(self) -> tuple[Reference, DatasetProfileView] | None:
+        reference = self.reference_record()
+        if reference is None:
+            return None
+        return reference, profiling.read(self.root / "reference" / f"v{reference.version}.bin")
+
+    # --- one day -------------------------------------------------------------------------------
+    def write_profile(self, day: date, view: DatasetProfileView) -> Path:
+        return profiling.write(view, self._day("profiles", day, ".bin"))
+
+    def window_profile(self, day: date, days: int = DRIFT_DAYS) -> DatasetProfileView:
+        """The stored daily profiles of the ``days`` up to ``day``, merged (whylogs sketches merge)."""
+        paths = [self._day("profiles", day - timedelta(days=n), ".bin") for n in range(days)]
+        views = [profiling.read(p) for p in paths if p.exists()]
+        merged = views[0]
+        for view in views[1:]:
+            merged = merged.merge(view)
+        return merged
+
+    def write_drift(self, day: date, scores: dict[str, float], rows: int, reference_version: str | None) -> None:
+        record = {"day": day.isoformat(), "reference_version": reference_version, "rows": rows, "scores": scores}
+        atomic.write_text(self._day("drift", day, ".json"), json.dumps(record, sort_keys=True))
+
+    def write_live(self, day: date, version: str, metrics: dict | None, trend: dict | None, rows: int) -> None:
+        record = {"day": day.isoformat(), "model_version": version, "rows": rows, "metrics": metrics, "trend": trend}
+        atomic.write_text(self._day("live", day, ".json"), json.dumps(record, sort_keys=True))
+
+    def write_predictions(self, day: date, scored: pl.DataFrame) -> Path:
+        return lake.write_atomic(scored, self._day("predictions", day, ".parquet"))
+
+    def predictions(self, first: date, last: date) -> pl.DataFrame | None:
+        paths = [self._day("predictions", first + timedelta(days=n), ".parquet")
+                 for n in range((last - first).days + 1)]
+        paths = [p for p in paths if p.exists()]
+        return pl.concat([pl.read_parquet(p) for p in paths]) if paths else None
+
+    def _records(self, kind: str) -> dict[date, dict]:
+        folder = self.root / kind
+        if not folder.exists():
+            return {}
+        return {date.fromisoformat(p.stem): json.loads(p.read_text()) for p in folder.glob("*.json")}
+
+    def drift(self) -> dict[date, dict]:
+        return self._records("drift")
+
+    def live(self) -> dict[date, dict]:
+        return self._records("live")
+
+    def signals(self, after: date | None = None) -> list[Signal]:
+        """Per day, the drift scores and the served model's trailing AUC, in day order."""
+        drift, live = self.drift(), self.live()
+        days = sorted(d for d in drift.keys() | live.keys() if after is None or d > after)
+        return [Signal(d, drift.get(d, {}).get("scores", {}), drift.get(d, {}).get("rows"),
+                       ((live.get(d) or {}).get("trend") or {}).get("auc")) for d in days]
+
+    def first_day(self) -> date | None:
+        days = self.drift().keys() | self.live().keys()
+        return min(days) if days else None
+
+    # --- decisions ------------------------------------------------------------------------------
+    def record_decisions(self, decisions: list[Decision], **context: Any) -> None:
+        for decision in decisions:
+            history.append(self.root / "decisions.jsonl", {**asdict(decision), **context})
+
+    def decisions(self) -> list[dict[str, Any]]:
+        return history.read(self.root / "decisions.jsonl")
+
+
+def score_day(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
+    """The model's predictions for a day's flights, with the labels they turned out to have."""
+    return frame.select("flight_id", "flight_date").with_columns(
+        pl.Series(LABEL, labels(frame), dtype=pl.Int8),
+        pl.Series(PREDICTION, model.predict_frame(frame), dtype=pl.Float64),
+        pl.lit(model.version).alias("model_version"),
+    )
+
+
+def trend(store: MonitoringStore, day: date, days: int = TREND_DAYS) -> dict[str, float] | None:
+    """Metrics pooled over the trailing ``days`` of stored predictions (whoever served them)."""
+    pooled = store.predictions(day - timedelta(days=days - 1), day)
+    if pooled is None:
+        return None
+    return live_metrics(pooled.get_column(LABEL).to_numpy(), pooled.get_column(PREDICTION).to_numpy())
+
+
+def _by_day(frame: pl.DataFrame) -> list[tuple[date, pl.DataFrame]]:
+    return sorted((day, part) for (day,), part in frame.partition_by("flight_date", as_dict=True).items())
+
+
+def profile_days(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel | None,
+                 columns: list[str]) -> list[dict[str, Any]]:
+    """Profile each day of ``frame``; score the trailing week up to it against the champion's reference.
+
+    Returns one record per day: the day, the rows scored (the week's) and the per-feature scores
+    (empty without a reference).
+    """
+    reference = store.reference()
+    compared = [*columns, PREDICTION] if model is not None else columns
+    records = []
+    for day, part in _by_day(frame):
+        store.write_profile(day, profile_scored(part, model, columns).view)
+        week = store.window_profile(day)
+        rows = week.get_column(columns[0]).get_metric("counts").n.value
+        scores = {} if reference is None else {
+            name: entry["score"] for name, entry in profiling.drift_scores(week, reference[1], compared).items()}
+        store.write_drift(day, scores, rows, reference[0].version if reference else None)
+        records.append({"day": day, "rows": rows, "flights": part.height, "scores": scores})
+    return records
+
+
+def record_live(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel) -> list[dict[str, Any]]:
+    """Score each labelled day with the served model; keep the predictions, the day's metrics and the trend."""
+    records = []
+    for day, part in _by_day(frame):
+        scored = score_day(part, model)
+        store.write_predictions(day, scored)
+        metrics = live_metrics(scored.get_column(LABEL).to_numpy(), scored.get_column(PREDICTION).to_numpy())
+        week = trend(store, day)
+        store.write_live(day, model.version, metrics, week, part.height)
+        records.append({"day": day, "rows": part.height, "model_version": model.version,
+                        "auc": metrics and metrics["auc"], "logloss": metrics and metrics["logloss"],
+                        "ece": metrics and metrics["ece"], "auc_7d": week and week["auc"]})
+    return records
+
+
+def take_reference(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel, start: date, end: date,
+                   holdout_auc: float) -> Reference:
+    """Profile the champion's reference days (features and its own predictions) and make them current."""
+    view = profile_scored(frame, model, list(model.contract.names)).view
+    reference = Reference(model.version, model.spec, start, end, frame.height, holdout_auc)
+    store.write_reference(reference, view)
+    return reference

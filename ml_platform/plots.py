@@ -37,3 +37,33 @@ def importance(gains: dict[str, float], title: str, top: int = 15) -> bytes:
     ax.barh([k for k, _ in items], [v for _, v in items])
     ax.set(xlabel="total gain", title=title)
     return _png(fig)
+
+
+def drift_bars(scores: dict[str, float], thresholds: dict[str, float], title: str) -> bytes:
+    """Each feature's drift score against its threshold; the ones over it in red."""
+    names = sorted(scores, key=scores.get)
+    fig, ax = plt.subplots(figsize=(5.5, 0.28 * len(names) + 1))
+    over = [scores[n] > thresholds.get(n, np.inf) for n in names]
+    ax.barh(names, [scores[n] for n in names], color=["tab:red" if o else "tab:blue" for o in over])
+    ax.scatter([thresholds.get(n, np.nan) for n in names], names, marker="|", s=150, color="black", label="threshold")
+    ax.set(xlabel="drift score (KS D / total variation)", xlim=(0, 1), title=title)
+    ax.legend(loc="lower right")
+    return _png(fig)
+
+
+def timeline(days: list, series: dict[str, list], events: list[tuple], ylabel: str, title: str,
+             threshold: float | None = None) -> bytes:
+    """Lines over days, with vertical markers for events ``(day, label, colour)``."""
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    for name, values in series.items():
+        ax.plot(days, [np.nan if v is None else v for v in values], label=name, linewidth=1.2)
+    if threshold is not None:
+        ax.axhline(threshold, linestyle="--", color="grey", linewidth=1, label="threshold")
+    for day, label, colour in events:
+        ax.axvline(day, color=colour, alpha=0.6, linewidth=1)
+        ax.annotate(label, (day, 1), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                    va="top", ha="right", color=colour)
+    ax.set(ylabel=ylabel, title=title)
+    ax.legend(loc="lower left", fontsize=7, ncol=4)
+    fig.autofmt_xdate()
+    return _png(fig)

@@ -13,7 +13,7 @@ if not hasattr(np, "unicode_"):  # whylogs 1.6 still references np.unicode_, rem
 import whylogs as why  # noqa: E402
 from whylogs.core import DatasetProfileView  # noqa: E402
 
-from ml_platform.atomic import replacing  # noqa: E402
+from ml_platform.lake import Location, replacing  # noqa: E402
 
 SUMMARY_COLUMNS = {
     "counts/n": "count",
@@ -32,7 +32,7 @@ def profile(frame: pl.DataFrame) -> DatasetProfileView:
     return why.log(pandas=pandas_frame).view()
 
 
-def write(view: DatasetProfileView, path: Path) -> Path:
+def write(view: DatasetProfileView, path: Location) -> Location:
     """Serialize atomically: a reader never sees half a profile."""
     with replacing(path) as tmp:
         view.write(str(tmp))

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,15 @@ def load_model(model_name: str, alias: str = CHAMPION, version: str | None = Non
     metadata = mlflow.models.Model.load(local).metadata or {}
     predictor = SPECS[metadata["model_spec"]].load(local)
     return LoadedModel(predictor, FeatureContract.from_dict(metadata["feature_contract"]), version, metadata)
+
+
+def version_run(model_name: str, version: str) -> tuple[TrainWindow, dict[str, float]]:
+    """The window a registered version was trained on and the metrics it logged on its own holdout."""
+    run = MlflowClient().get_run(MlflowClient().get_model_version(model_name, version).run_id)
+    window = TrainWindow(*(date.fromisoformat(run.data.params[f"window.{k}"])
+                           for k in ("train_start", "train_end", "valid_start", "valid_end")))
+    metrics = {k.removeprefix("holdout_"): v for k, v in run.data.metrics.items() if k.startswith("holdout_")}
+    return window, metrics
 
 
 def export_model(model_name: str, version: str, dest: Path) -> Path:

@@ -2,6 +2,12 @@
 
 This is the one module that reads ``ML_PLATFORM_ENV`` and ``ML_PLATFORM_HOME``. Everything else asks
 :func:`get_settings` so that a laptop run and a cluster run differ in exactly one place.
+
+``local`` (default): everything under ``ML_PLATFORM_HOME``, no servers. ``k8s``: the lake on an object
+store (``ML_PLATFORM_LAKE_URL``, e.g. ``s3://ml-platform/lake``; ``AWS_ENDPOINT_URL`` for MinIO), an MLflow
+tracking server (``MLFLOW_TRACKING_URI``) that stores artifacts itself, and dbt's ``k8s`` target
+(DuckDB on the run pod's volume reading the lake over S3); the executor is chosen from ``env`` in
+``definitions.py``.
 """
 
 from __future__ import annotations
@@ -11,9 +17,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ml_platform.lake import Location, root as lake_root
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 ENVIRONMENTS = ("local", "k8s")
+
+K8S_REQUIRED = ("MLFLOW_TRACKING_URI", "ML_PLATFORM_LAKE_URL")  # the MLflow server, the object-store lake
 
 MODEL_NAME = "flight_delay"
 EXPERIMENT_NAME = "flight_delay"
@@ -26,10 +36,17 @@ class Settings:
     env: str
     home: Path
     mlflow_tracking_uri: str
+    lake_url: str = ""  # an object-store URL; empty: the local folder under home
+    alert_webhook: str = ""  # ML_PLATFORM_ALERT_WEBHOOK: where failures and retrain decisions are posted
 
     @property
-    def lake(self) -> Path:
-        return self.home / "lake"
+    def lake(self) -> Location:
+        return lake_root(self.lake_url) if self.lake_url else self.home / "lake"
+
+    @property
+    def dbt_target(self) -> str:
+        """The output in dbt_project/profiles.yml: a target per environment."""
+        return self.env
 
     @property
     def landing(self) -> Path:
@@ -42,6 +59,9 @@ class Settings:
 
     @property
     def mlflow_artifact_root(self) -> str:
+        """Local: a folder. k8s: the tracking server's proxied artifact store (``--artifacts-destination``)."""
+        if self.env == "k8s":
+            return f"mlflow-artifacts:/{EXPERIMENT_NAME}"
         return (self.home / "mlflow" / "artifacts").as_uri()
 
     @property
@@ -60,6 +80,10 @@ class Settings:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def reports(self) -> Path:
+        return self.home / "reports"
+
     def subprocess_env(self) -> dict[str, str]:
         """Variables every child process (dbt, bentoml, mlflow ui) needs to find the same state."""
         return {
@@ -67,6 +91,7 @@ class Settings:
             "ML_PLATFORM_HOME": str(self.home),
             "ML_PLATFORM_LAKE": str(self.lake),
             "ML_PLATFORM_DUCKDB": str(self.duckdb_path),
+            "ML_PLATFORM_DBT_TARGET": self.dbt_target,
             "MLFLOW_TRACKING_URI": self.mlflow_tracking_uri,
             "MLFLOW_DISABLE_TELEMETRY": "true",
             "BENTOML_HOME": str(self.bentoml_home),
@@ -85,10 +110,13 @@ def get_settings() -> Settings:
     if env not in ENVIRONMENTS:
         raise ValueError(f"ML_PLATFORM_ENV={env!r} is not one of {ENVIRONMENTS}")
     home = Path(os.environ.get("ML_PLATFORM_HOME") or PROJECT_ROOT / ".ml_platform").resolve()
+    lake_url = os.environ.get("ML_PLATFORM_LAKE_URL", "")
+    alert_webhook = os.environ.get("ML_PLATFORM_ALERT_WEBHOOK", "")
     if env == "local":
-        tracking_uri = f"sqlite:///{home / 'mlflow' / 'mlflow.db'}"
-    else:
-        tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "")
-        if not tracking_uri:
-            raise ValueError("ML_PLATFORM_ENV=k8s needs MLFLOW_TRACKING_URI (the MLflow server's URL)")
-    return Settings(env=env, home=home, mlflow_tracking_uri=tracking_uri)
+        return Settings(env=env, home=home, mlflow_tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}",
+                        lake_url=lake_url, alert_webhook=alert_webhook)
+    missing = [name for name in K8S_REQUIRED if not os.environ.get(name)]
+    if missing:
+        raise ValueError(f"ML_PLATFORM_ENV=k8s needs {', '.join(missing)} (the ConfigMap in deploy/k8s/platform.yaml)")
+    return Settings(env=env, home=home, mlflow_tracking_uri=os.environ["MLFLOW_TRACKING_URI"], lake_url=lake_url,
+                    alert_webhook=alert_webhook)

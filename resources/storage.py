@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from ml_platform import leakage, online_snapshot, warehouse
+from ml_platform import lake, leakage, online_snapshot, warehouse
 from ml_platform.serving.online import OnlineFeatures
 
 
@@ -17,8 +17,8 @@ class LakeResource(dg.ConfigurableResource):
     root: str
 
     @property
-    def path(self) -> Path:
-        return Path(self.root)
+    def location(self) -> lake.Location:
+        return lake.root(self.root)
 
 
 class LandingResource(dg.ConfigurableResource):

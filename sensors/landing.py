@@ -5,6 +5,7 @@ import json
 import dagster as dg
 
 from assets.dbt import daily_dbt_models
+from assets.monitoring import FEATURE_PROFILE, LIVE_PERFORMANCE
 from ml_platform import landing
 from resources.storage import LakeResource, LandingResource
 
@@ -14,12 +15,14 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 @dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext, landing_zone: LandingResource,
                    lake_store: LakeResource) -> dg.SensorResult:
-    """Request raw/<table> (and the day's staging and features) for each day whose file is new or re-dropped."""
+    """Request raw/<table> and everything daily after it (staging, features, monitoring) for each day whose
+    file is new or re-dropped."""
     seen = json.loads(context.cursor) if context.cursor else {}
-    days, seen = landing.pending(landing.landed_files(landing_zone.path), seen, lake_store.path)
+    days, seen = landing.pending(landing.landed_files(landing_zone.path), seen, lake_store.location)
     requests = []
     for first, last, tables in landing.contiguous_runs(days):
-        selection = [dg.AssetKey(["raw", t]) for t in sorted(tables)] + sorted(daily_dbt_models.keys)
+        selection = [dg.AssetKey(["raw", t]) for t in sorted(tables)] + sorted(daily_dbt_models.keys) + [
+            FEATURE_PROFILE, LIVE_PERFORMANCE]
         window = {"partition_key": first.isoformat()} if first == last else {
             "tags": {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}}
         stamp = max(seen[f"{t}/{d}"] for t in tables for d in (first, last))

@@ -217,7 +217,8 @@ def test_landing_sensor_requests_new_and_redropped_days_once_and_skips_stored_on
     [request] = first.run_requests  # consecutive days of both tables: one single-run range
     assert request.tags["dagster/asset_partition_range_start"] == "2013-02-11"
     assert request.tags["dagster/asset_partition_range_end"] == "2013-02-13"
-    assert {k.to_user_string() for k in request.asset_selection} == set(DAILY_KEYS)
+    monitored = {"monitoring/feature_profile", "monitoring/live_performance"}  # every landed day is monitored too
+    assert {k.to_user_string() for k in request.asset_selection} == set(DAILY_KEYS) | monitored
 
     again = landing_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
     assert again.run_requests == []

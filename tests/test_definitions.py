@@ -12,9 +12,11 @@ EXPECTED_ASSETS = {
     "models/candidate", "models/champion",
     "serving/online_features", "serving/bento", "serving/service", "serving/k8s_manifests", "serving/batch_predictions",
     "serving/champion_vs_challenger",
-    "monitoring/feature_profile",
+    "monitoring/reference_profile", "monitoring/feature_profile", "monitoring/live_performance",
+    "monitoring/retrain_decisions",
 }
-DAILY_ASSETS = {"raw/flights", "raw/weather", "staging/flights", "staging/weather", "features/flight_features"}
+DAILY_ASSETS = {"raw/flights", "raw/weather", "staging/flights", "staging/weather", "features/flight_features",
+                "monitoring/feature_profile", "monitoring/live_performance"}
 
 
 def test_definitions_validate():
@@ -36,6 +38,9 @@ def test_asset_graph_snapshot():
     assert deps["serving/champion_vs_challenger"] == {"features/flight_features", "models/candidate"}
     assert graph.get(dg.AssetKey(["staging", "flights"])).group_name == "staging"
     assert deps["raw/flights"] == {"raw/airlines", "raw/airports"}  # the contract's code lists
+    assert deps["monitoring/reference_profile"] == {"models/champion"}
+    assert deps["monitoring/feature_profile"] == {"features/flight_features", "monitoring/reference_profile"}
+    assert deps["monitoring/live_performance"] == {"features/flight_features"}  # scores with whoever is champion
 
 
 def test_daily_layers_are_partitioned_and_backfill_in_one_run():
@@ -65,8 +70,18 @@ def test_contracts_and_leakage_are_blocking_checks():
     assert [spec.blocking for spec in check_no_leakage.check_specs] == [True]
 
 
-def test_landing_sensor_is_registered():
-    assert defs.resolve_sensor_def("landing_sensor").default_status == dg.DefaultSensorStatus.RUNNING
+def test_sensors_are_registered_and_running_by_default():
+    for name in ("landing_sensor", "retrain_sensor", "failure_alert_sensor"):
+        assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_drift_is_a_warning_check_and_the_retrain_sensor_targets_the_model_to_service_path():
+    profile = defs.resolve_assets_def(dg.AssetKey(["monitoring", "feature_profile"]))
+    assert [(s.name, s.blocking) for s in profile.check_specs] == [("feature_drift", False)]
+    targets = {k.to_user_string() for k in defs.resolve_sensor_def("retrain_sensor").asset_selection.resolve(
+        defs.resolve_asset_graph())}
+    assert targets == {"models/candidate", "models/champion", "monitoring/reference_profile", "serving/online_features",
+                       "serving/bento", "serving/service"}
 
 
 def test_promotion_gate_is_a_blocking_check_and_dbt_tests_are_checks():

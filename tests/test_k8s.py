@@ -7,9 +7,11 @@ dagster-k8s's own functions from the run's tags and the asset's op tags, as the 
 does, and validated against the Kubernetes schema.
 """
 
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import dagster as dg
 import kubernetes
@@ -21,6 +23,8 @@ from ml_platform.definitions import defs
 from resources.k8s import step_k8s_config
 
 CANDIDATE = dg.AssetKey(["models", "candidate"])
+K8S_ENV = {"ML_PLATFORM_ENV": "k8s", "MLFLOW_TRACKING_URI": "http://mlflow.ml-platform:5000",
+           "ML_PLATFORM_LAKE_URL": "s3://ml-platform/lake", "AWS_ENDPOINT_URL": "http://minio.ml-platform:9000"}
 
 RUN_ORIGINS = {  # the tags Dagster puts on a run, by who started it (besides the partition)
     "manual": {},
@@ -71,11 +75,28 @@ def test_training_step_job_has_the_gpu_of_its_spec(instance, origin, spec):
         assert "nvidia.com/gpu" not in str(resources) and "nodeSelector" not in pod
 
 
-def test_k8s_environment_swaps_in_the_partition_aware_executor():
-    env = {**os.environ, "ML_PLATFORM_ENV": "k8s", "MLFLOW_TRACKING_URI": "http://mlflow.ml-platform:5000"}
-    code = "from ml_platform.definitions import defs; print(defs.executor.name)"
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "k8s_partition_aware"
+def test_k8s_environment_swaps_executor_lake_mlflow_and_dbt_target():
+    """One switch: the same code location loads with the cluster's executor, lake, tracking server, dbt target."""
+    code = """if True:
+        import dagster as dg, json
+        from ml_platform.definitions import defs, settings
+        dg.Definitions.validate_loadable(defs)
+        r = defs.resources
+        print(json.dumps({"executor": defs.executor.name, "lake": r["lake_store"].root, "target": r["dbt"].target,
+                          "mlflow": settings.mlflow_tracking_uri, "artifacts": settings.mlflow_artifact_root}))"""
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, **K8S_ENV}, capture_output=True,
+                          text=True, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "executor": "k8s_partition_aware", "lake": "s3://ml-platform/lake", "mlflow": "http://mlflow.ml-platform:5000",
+        "artifacts": "mlflow-artifacts:/flight_delay", "target": "k8s"}
+
+
+def test_k8s_environment_without_its_servers_is_a_clear_error():
+    env = {**os.environ, "ML_PLATFORM_ENV": "k8s", "MLFLOW_TRACKING_URI": "http://mlflow:5000"}
+    env.pop("ML_PLATFORM_LAKE_URL", None)
+    done = subprocess.run([sys.executable, "-c", "import ml_platform.definitions"], env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0 and "ML_PLATFORM_ENV=k8s needs ML_PLATFORM_LAKE_URL" in done.stderr
 
 
 def test_shipped_executor_run_config_fits_the_executor_schema():
@@ -95,3 +116,18 @@ def test_shipped_executor_run_config_fits_the_executor_schema():
     config["execution"]["config"]["max_concurent"] = 4
     with pytest.raises(dg.DagsterInvalidConfigError, match="max_concurent"):
         dg.validate_run_config(job, config)
+
+
+def test_dbt_k8s_target_renders_with_the_object_store_credentials(tmp_path):
+    """The cluster's dbt output (DuckDB + httpfs secret) parses; without credentials dbt names the missing one."""
+    from ml_platform.settings import DBT_PROJECT_DIR
+
+    env = {**os.environ, **K8S_ENV, "ML_PLATFORM_DBT_TARGET": "k8s", "AWS_ACCESS_KEY_ID": "k",
+           "AWS_SECRET_ACCESS_KEY": "s", "ML_PLATFORM_DUCKDB": str(tmp_path / "w.duckdb")}
+    dbt = [str(Path(sys.executable).parent / "dbt"), "parse", "--profiles-dir", ".", "--target-path", str(tmp_path)]
+    done = subprocess.run(dbt, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (tmp_path / "manifest.json").exists()
+    env.pop("AWS_ACCESS_KEY_ID")
+    done = subprocess.run(dbt, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode != 0 and "AWS_ACCESS_KEY_ID" in done.stdout

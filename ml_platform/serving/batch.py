@@ -9,18 +9,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
 from ml_platform.features import KEY_COLUMNS
-from ml_platform.lake import table_dir, write_atomic
+from ml_platform.lake import Location, join, table_dir, write_atomic
 from ml_platform.serving.scoring import ServedModel
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    path: Path
+    path: Location
     rows: int
     seconds: float
 
@@ -38,12 +37,12 @@ def score_frame(model: ServedModel, frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def score_to_lake(model: ServedModel, frame: pl.DataFrame, lake: Path, start: date, end: date) -> BatchResult:
+def score_to_lake(model: ServedModel, frame: pl.DataFrame, lake: Location, start: date, end: date) -> BatchResult:
     """Score ``frame`` and write it as ``serving/batch_predictions/<start>_<end>.parquet``."""
     if frame.is_empty():
         raise ValueError(f"no feature rows between {start} and {end}: materialize features for that window")
     started = time.perf_counter()
     predictions = score_frame(model, frame)
     seconds = time.perf_counter() - started
-    path = write_atomic(predictions, table_dir(lake, "serving", "batch_predictions") / f"{start}_{end}.parquet")
+    path = write_atomic(predictions, join(table_dir(lake, "serving", "batch_predictions"), f"{start}_{end}.parquet"))
     return BatchResult(path, predictions.height, seconds)

@@ -7,7 +7,7 @@ D0 = date(2013, 6, 1)
 
 
 def day(n, drift=None, auc=None):
-    return Signal(D0 + timedelta(days=n), drift or {"humid": 0.05, "temp": 0.1}, auc)
+    return Signal(D0 + timedelta(days=n), drift or {"humid": 0.05, "temp": 0.1}, live_auc=auc)
 
 
 def test_no_drift_no_request():
@@ -39,3 +39,23 @@ def test_cursor_never_decides_the_same_day_twice():
     first, state = evaluate(signals, POLICY, None, CursorState())
     again, same = evaluate(signals, POLICY, None, CursorState.from_dict(state.to_dict()))
     assert len(first) == 2 and again == [] and same == state
+
+
+def test_a_small_day_must_drift_beyond_sampling_noise():
+    scores = {"humid": 0.27}
+    assert POLICY.drifted(scores, rows=900) == scores  # 0.27 is far above a full day's noise floor (0.065)
+    assert POLICY.drifted(scores, rows=50) == {}  # but within chance for 50 flights (floor 0.28)
+
+
+def test_calendar_features_are_not_monitored_and_the_first_model_waits_for_the_warm_up():
+    assert POLICY.drifted({"month": 1.0, "day_of_week": 1.0}) == {}
+    early = decide(day(0), POLICY, None, CursorState(), first_day=D0, has_champion=False)
+    assert not early.retrain and "warm-up" in early.reason
+    ready = decide(day(60), POLICY, None, CursorState(), first_day=D0, has_champion=False)
+    assert ready.retrain and "first model" in ready.reason
+
+
+def test_retrain_window_holds_out_the_newest_days_and_starts_at_the_data():
+    window = RetrainPolicy(valid_days=28, train_days=273).retrain_window(date(2013, 3, 31), first_day=date(2013, 1, 1))
+    assert (window.valid_start, window.valid_end) == (date(2013, 3, 4), date(2013, 3, 31))
+    assert window.train_start == date(2013, 1, 1) and window.train_end == date(2013, 3, 3)

@@ -1,0 +1,64 @@
+"""Replay of 2013 through the sensors: wall time, share spent profiling, whylogs rows/s, peak memory.
+
+Each case runs in a fresh interpreter with its own empty ML_PLATFORM_HOME; the served champion is
+stopped afterwards. The whylogs figure profiles each replayed day's features + predictions on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+
+from bench.common import emit, run_case, write
+
+
+def case_replay(days_per_tick: int, inject: bool) -> None:
+    from ml_platform import landing, profiling, warehouse
+    from ml_platform.replay import replay, summary
+    from ml_platform.serving import deploy
+    from ml_platform.settings import get_settings
+
+    settings = get_settings()
+    drift = landing.InjectedDrift(date(2013, 7, 1)) if inject else None
+    try:
+        result = replay(settings, date(2013, 1, 1), date(2013, 12, 31), days_per_tick=days_per_tick, drift=drift)
+    finally:
+        deploy.stop(settings.serving_dir)
+    frame = warehouse.read_features(settings.duckdb_path, date(2013, 3, 1), date(2013, 3, 31))
+    started = time.perf_counter()
+    for _, part in frame.drop("flight_id").partition_by("flight_date", as_dict=True).items():
+        profiling.profile(part.drop("flight_date"))
+    whylogs_s = time.perf_counter() - started
+    emit({
+        "days_per_tick": days_per_tick, "inject_drift": inject, **summary(result),
+        "wall_s": round(result.wall_s, 1), "profiling_share": round(result.profiling_share, 4),
+        "step_seconds": {k: round(v, 1) for k, v in sorted(result.step_seconds.items(), key=lambda kv: -kv[1])},
+        "whylogs_rows_per_s": round(frame.height / whylogs_s), "report": str(result.report),
+    })
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--case")
+    parser.add_argument("--days-per-tick", type=int, default=7)
+    parser.add_argument("--inject-drift", action="store_true")
+    args = parser.parse_args()
+    if args.case == "replay":
+        case_replay(args.days_per_tick, args.inject_drift)
+        return
+    os.environ["ML_PLATFORM_HOME"] = tempfile.mkdtemp(prefix="bench-replay-")
+    extra = ["--days-per-tick", str(args.days_per_tick)] + (["--inject-drift"] if args.inject_drift else [])
+    result = run_case("bench.replay", "replay", *extra)
+    path = write("replay", {"goal": "whole year <= 300 s on 2 cores; profiling <= 15 % of it",
+                            "note": "peak_rss_mib is the replay process (Dagster runs in-process); "
+                                    "bentoml serve runs in its own processes",
+                            "load_average_at_end": os.getloadavg(), "result": result})
+    print(f"wrote {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The replay report: one HTML page with PNG plots of what the served model did and why it changed."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from ml_platform import atomic, plots
+from ml_platform.monitoring import MonitoringStore
+from ml_platform.retraining import RetrainPolicy
+
+EVENT_COLOURS = {"promoted": "tab:green", "rejected": "tab:orange", "retrain": "tab:purple", "drift": "tab:red",
+                 "failed": "black"}
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened on a data day: a retrain request, a promotion, an injected drift."""
+
+    day: date
+    kind: str
+    detail: str
+
+
+@dataclass
+class ReportData:
+    title: str
+    summary: dict[str, Any]
+    events: list[Event] = field(default_factory=list)
+
+
+def _series(records: dict[date, dict], days: list[date], *path: str) -> list:
+    values = []
+    for day in days:
+        value: Any = records.get(day, {})
+        for key in path:
+            value = (value or {}).get(key)
+        values.append(value)
+    return values
+
+
+def write(store: MonitoringStore, data: ReportData, policy: RetrainPolicy, out_dir: Path, top: int = 6) -> Path:
+    """Write ``index.html`` plus its PNGs to ``out_dir`` and return the page's path."""
+    drift, live = store.drift(), store.live()
+    days = sorted(drift.keys() | live.keys())
+    marks = [(e.day, f"{e.kind} {e.detail}"[:40], EVENT_COLOURS.get(e.kind, "grey")) for e in data.events]
+    peaks = {f: max((drift[d]["scores"].get(f, 0.0) for d in drift), default=0.0) for f in policy.monitored}
+    watched = sorted(peaks, key=lambda f: -peaks[f])[:top]
+    images = {
+        "performance.png": plots.timeline(days, {
+            "daily AUC": _series(live, days, "metrics", "auc"),
+            "trailing 7-day AUC": _series(live, days, "trend", "auc")}, marks, "AUC",
+            "AUC of the served champion on each day's flights"),
+        "drift.png": plots.timeline(days, {f: _series(drift, days, "scores", f) for f in watched}, marks,
+                                    "drift score", f"drift against the champion's reference (top {top} features)",
+                                    threshold=policy.drift_threshold),
+        "versions.png": plots.timeline(days, {"champion version": [
+            int(v) if v else None for v in _series(live, days, "model_version")]}, marks, "version",
+            "which champion served each day"),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, image in images.items():
+        atomic.write_bytes(out_dir / name, image)
+    summary_rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                           for k, v in data.summary.items())
+    event_rows = "".join(f"<tr><td>{e.day}</td><td>{html.escape(e.kind)}</td><td>{html.escape(e.detail)}</td></tr>"
+                         for e in data.events)
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{html.escape(data.title)}</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto}}td,th{{padding:2px 8px;text-align:left}}
+table{{border-collapse:collapse}}tr:nth-child(even){{background:#f4f4f4}}</style></head><body>
+<h1>{html.escape(data.title)}</h1>
+<table>{summary_rows}</table>
+<h2>Served model performance</h2><img src="performance.png" alt="daily AUC">
+<h2>Drift</h2><img src="drift.png" alt="drift scores">
+<h2>Champion versions</h2><img src="versions.png" alt="champion versions">
+<h2>Events</h2><table><tr><th>day</th><th>event</th><th>detail</th></tr>{event_rows}</table>
+</body></html>
+"""
+    page_path = atomic.write_text(out_dir / "index.html", page)
+    atomic.write_text(out_dir / "summary.json", json.dumps(
+        {**data.summary, "events": [{"day": e.day.isoformat(), "kind": e.kind, "detail": e.detail}
+                                    for e in data.events]}, indent=2, default=str))
+    return page_path
