@@ -29,18 +29,22 @@ def _champion() -> LoadedModel | None:
 @dg.asset(key=REFERENCE, deps=[["models", "champion"]], group_name="monitoring", kinds={"whylogs"})
 def reference_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lake_store: LakeResource,
                       monitor: MonitoringResource) -> dg.MaterializeResult:
-    """What "no drift" looks like: a profile of the last days the champion was trained on, and its scores."""
+    """What "no drift" looks like: the newest days the champion was built on (its holdout), and its scores.
+
+    Not the start of its training window: that ends 28 days before promotion, and in spring those weeks
+    alone read as temperature drift of 0.9 (measured).
+    """
     model = _champion()
     if model is None:
         raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
     window, metrics = registry.version_run(MODEL_NAME, model.version)
-    start = max(window.train_start, window.train_end - timedelta(days=monitor.reference_days - 1))
-    frame = warehouse.read_features(start, window.train_end)
+    start = max(window.valid_start, window.valid_end - timedelta(days=monitor.reference_days - 1))
+    frame = warehouse.read_features(start, window.valid_end)
     reference = monitoring.take_reference(monitoring.MonitoringStore(lake_store.location), frame, model, start,
-                                          window.train_end, metrics["auc"])
-    context.log.info(f"reference for v{model.version}: {reference.rows} flights {start}..{window.train_end}")
+                                          window.valid_end, metrics["auc"])
+    context.log.info(f"reference for v{model.version}: {reference.rows} flights {start}..{window.valid_end}")
     return dg.MaterializeResult(metadata={"model_version": model.version, "dagster/row_count": reference.rows,
-                                          "window": f"{start}..{window.train_end}",
+                                          "window": f"{start}..{window.valid_end}",
                                           "holdout_auc": reference.holdout_auc})
 
 

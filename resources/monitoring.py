@@ -21,7 +21,7 @@ class MonitoringResource(dg.ConfigurableResource):
     warmup_days: int = RetrainPolicy.warmup_days
     train_days: int = RetrainPolicy.train_days
     valid_days: int = RetrainPolicy.valid_days
-    reference_days: int = 28  # the champion's reference profile: the last days of its training window
+    reference_days: int = 28  # the reference profile: the newest days the champion was evaluated on
     retrain_specs: list[str] = ["lightgbm"]
     alert_webhook: str = ""
 
