@@ -34,12 +34,6 @@ TREND_DAYS = 7  # live AUC is judged on a trailing week: one day's few hundred f
 DRIFT_DAYS = 7  # drift too: one day has one weather situation and three origin volumes
 
 
-@dataclass
-class ScoredProfile:
-    scored: pl.DataFrame
-    view: DatasetProfileView
-
-
 @dataclass(frozen=True)
 class Reference:
     """The champion's reference profile: the last days of the window it was trained on."""
@@ -67,10 +61,10 @@ def score(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
     )
 
 
-def profile_scored(frame: pl.DataFrame, model: LoadedModel | None, columns: list[str]) -> ScoredProfile:
+def profile_scored(frame: pl.DataFrame, model: LoadedModel | None, columns: list[str]) -> DatasetProfileView:
     """Profile the features (and the model's predictions, when there is a model)."""
     scored = score(frame, model) if model is not None else frame.select(["flight_date", *columns])
-    return ScoredProfile(scored=scored, view=profiling.profile(scored.drop("flight_date")))
+    return profiling.profile(scored.drop("flight_date"))
 
 
 def live_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float] | None:
@@ -199,7 +193,7 @@ def profile_days(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel
     compared = [*columns, PREDICTION] if model is not None else columns
     records = []
     for day, part in _by_day(frame):
-        store.write_profile(day, profile_scored(part, model, columns).view)
+        store.write_profile(day, profile_scored(part, model, columns))
         week = store.window_profile(day)
         rows = week.get_column(columns[0]).get_metric("counts").n.value
         scores = {} if reference is None else {
@@ -227,7 +221,7 @@ def record_live(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel)
 def take_reference(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel, start: date, end: date,
                    holdout_auc: float) -> Reference:
     """Profile the champion's reference days (features and its own predictions) and make them current."""
-    view = profile_scored(frame, model, list(model.contract.names)).view
+    view = profile_scored(frame, model, list(model.contract.names))
     reference = Reference(model.version, model.spec, start, end, frame.height, holdout_auc)
     store.write_reference(reference, view)
     return reference

@@ -36,7 +36,7 @@ class ReplayResult:
     runs: int = 0
     failed_runs: list[str] = field(default_factory=list)
     events: list[report.Event] = field(default_factory=list)
-    step_seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    step_seconds: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
     champion: str | None = None
     report: Path | None = None

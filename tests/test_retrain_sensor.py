@@ -22,7 +22,7 @@ def lake(feature_frame, tmp_path):
     store = monitoring.MonitoringStore(tmp_path)
     reference = feature_frame.filter(pl.col("flight_date") < date(2013, 3, 1))
     store.write_reference(monitoring.Reference("2", "lightgbm", date(2013, 2, 1), date(2013, 2, 28), reference.height,
-                                               0.7), monitoring.profile_scored(reference, None, NAMES).view)
+                                               0.7), monitoring.profile_scored(reference, None, NAMES))
     return store
 
 

@@ -16,7 +16,7 @@ NAMES = [f.name for f in FEATURES]
 def _store_with_reference(feature_frame, tmp_path):
     store = monitoring.MonitoringStore(tmp_path / "lake")
     reference = feature_frame.filter(pl.col("flight_date") < date(2013, 3, 1))
-    view = monitoring.profile_scored(reference, None, NAMES).view
+    view = monitoring.profile_scored(reference, None, NAMES)
     store.write_reference(monitoring.Reference("3", "lightgbm", date(2013, 2, 1), date(2013, 2, 28),
                                                reference.height, 0.71), view)
     return store
