@@ -1,19 +1,19 @@
 """staging/* and features/*: the dbt-duckdb project, run through dagster-dbt.
 
 Models tagged `daily` (stg_flights, stg_weather, flight_features) are incremental and partitioned by day:
-a run passes its partition window to dbt as `--vars`, and dbt replaces exactly those days (delete +
-insert). The reference models (planes, airlines, airports) are unpartitioned views.
+a run passes its partition window to dbt in environment variables, and dbt replaces exactly those days
+(delete + insert). The reference models (planes, airlines, airports) are unpartitioned views.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 
 from assets.partitions import daily_partitions, window_days
 from ml_platform.settings import DBT_PROJECT_DIR
+from resources.dbt import PlatformDbtResource, window_env
 from resources.storage import WarehouseResource
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -38,10 +38,9 @@ class LayerTranslator(DagsterDbtTranslator):
         )
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, args: list[str],
-           window=None):
+def _build(context: dg.AssetExecutionContext, dbt: PlatformDbtResource, warehouse: WarehouseResource, window=None):
     # dbt holds DuckDB's single write lock until it exits: collect its events, then count rows
-    events = list(dbt.cli(["build", *args], context=context).stream())
+    events = list(dbt.build(context, env=window_env(*window) if window else None).stream())
     return warehouse.with_row_counts(events, dbt_project.manifest_path, window)
 
 
@@ -52,9 +51,9 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     exclude=DAILY,
     pool=DUCKDB_POOL,
 )
-def reference_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def reference_dbt_models(context: dg.AssetExecutionContext, dbt: PlatformDbtResource, warehouse: WarehouseResource):
     """Staging views over the reference tables; dbt tests become asset checks."""
-    yield from _build(context, dbt, warehouse, [])
+    yield from _build(context, dbt, warehouse)
 
 
 @dbt_assets(
@@ -66,9 +65,8 @@ def reference_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=DUCKDB_POOL,
 )
-def daily_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+def daily_dbt_models(context: dg.AssetExecutionContext, dbt: PlatformDbtResource, warehouse: WarehouseResource):
     """Daily staging and point-in-time features for the run's partition window; dbt tests become asset checks."""
     first, last = window_days(context)
     context.log.info(f"building {first}..{last}")
-    dbt_vars = json.dumps({"min_date": first.isoformat(), "max_date": last.isoformat()})
-    yield from _build(context, dbt, warehouse, ["--vars", dbt_vars], (first, last))
+    yield from _build(context, dbt, warehouse, (first, last))

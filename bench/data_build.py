@@ -72,8 +72,7 @@ def _dbt(settings: Settings, *args: str) -> float:
 def direct_duckdb(settings: Settings, work: Path) -> dict[str, float]:
     """Compile the dbt models for the year and run their SQL directly in a fresh DuckDB file."""
     target = work / "dbt-target"
-    year = json.dumps({"min_date": "2013-01-01", "max_date": "2013-12-31"})
-    compile_s = _dbt(settings, "compile", "--vars", year, "--target-path", str(target))
+    compile_s = _dbt(settings, "compile", "--target-path", str(target))  # no window: the whole year
     compiled = target / "compiled" / "ml_platform" / "models"
     database = work / "direct" / settings.duckdb_path.name  # same catalog name as the compiled references
     database.parent.mkdir()

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from assets.dbt import daily_dbt_models, dbt_project, reference_dbt_models
 from assets.features import check_no_leakage
@@ -22,6 +21,7 @@ from assets.serving import (
     service,
 )
 from ml_platform.settings import EXPERIMENT_NAME, MODEL_NAME, PROJECT_ROOT, get_settings
+from resources.dbt import PlatformDbtResource
 from resources.k8s import partition_aware_k8s_job_executor
 from resources.mlflow import mlflow_tracking_resource
 from resources.monitoring import MonitoringResource
@@ -39,8 +39,8 @@ resources = {
     "lake_store": LakeResource(root=str(settings.lake)),
     "landing_zone": LandingResource(root=str(settings.landing)),
     "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
-    "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"),
-                          target=settings.dbt_target),
+    "dbt": PlatformDbtResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"),
+                               target=settings.dbt_target, target_root=str(settings.dbt_target_root)),
     "mlflow": mlflow_tracking_resource.configured(
         {
             "experiment_name": EXPERIMENT_NAME,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -103,14 +104,20 @@ class MonitoringStore:
     def write_profile(self, day: date, view: DatasetProfileView) -> Path:
         return profiling.write(view, self._day("profiles", day, ".bin"))
 
-    def window_profile(self, day: date, days: int = DRIFT_DAYS) -> DatasetProfileView:
-        """The stored daily profiles of the ``days`` up to ``day``, merged (whylogs sketches merge)."""
-        paths = [self._day("profiles", day - timedelta(days=n), ".bin") for n in range(days)]
-        views = [profiling.read(p) for p in paths if p.exists()]
-        merged = views[0]
-        for view in views[1:]:
-            merged = merged.merge(view)
-        return merged
+    def window_profile(self, day: date, days: int = DRIFT_DAYS,
+                       loaded: dict[date, DatasetProfileView] | None = None) -> DatasetProfileView:
+        """The daily profiles of the ``days`` up to ``day``, merged (whylogs sketches merge).
+
+        ``loaded`` holds the views already in memory and keeps the ones read here: a run over a week
+        reads each stored profile once instead of once per day it falls into.
+        """
+        loaded = {} if loaded is None else loaded
+        for n in range(days):
+            wanted = day - timedelta(days=n)
+            path = self._day("profiles", wanted, ".bin")
+            if wanted not in loaded and path.exists():
+                loaded[wanted] = profiling.read(path)
+        return reduce(DatasetProfileView.merge, [loaded[d] for d in sorted(loaded) if 0 <= (day - d).days < days])
 
     def write_drift(self, day: date, scores: dict[str, float], rows: int, reference_version: str | None) -> None:
         record = {"day": day.isoformat(), "reference_version": reference_version, "rows": rows, "scores": scores}
@@ -191,10 +198,11 @@ def profile_days(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel
     """
     reference = store.reference()
     compared = [*columns, PREDICTION] if model is not None else columns
-    records = []
+    records, loaded = [], {}
     for day, part in _by_day(frame):
-        store.write_profile(day, profile_scored(part, model, columns))
-        week = store.window_profile(day)
+        loaded[day] = profile_scored(part, model, columns)
+        store.write_profile(day, loaded[day])
+        week = store.window_profile(day, loaded=loaded)
         rows = week.get_column(columns[0]).get_metric("counts").n.value
         scores = {} if reference is None else {
             name: entry["score"] for name, entry in profiling.drift_scores(week, reference[1], compared).items()}

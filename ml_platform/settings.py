@@ -49,6 +49,11 @@ class Settings:
         return self.env
 
     @property
+    def dbt_target_root(self) -> Path:
+        """dbt's artifacts and partial-parse state, one folder per dbt asset."""
+        return self.home / "dbt"
+
+    @property
     def landing(self) -> Path:
         """Where the source system drops one file per day per table (and where bad files are quarantined)."""
         return self.home / "landing"

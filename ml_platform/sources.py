@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import zipfile
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +23,7 @@ def package_data_dir() -> Path:
     return Path(spec.submodule_search_locations[0]) / "data"
 
 
+@cache  # parsed once per process: a replay lands week after week from the same 336k flights (1.5 s a parse)
 def read_table(name: str, sample_every: int = 1) -> pl.DataFrame:
     """One reference table as a DataFrame; flights optionally thinned to every n-th row."""
     if name not in TABLES:

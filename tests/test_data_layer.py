@@ -25,6 +25,7 @@ from ml_platform.serving.scoring import ServedModel
 from ml_platform.settings import Settings
 from ml_platform.specs import SPECS
 from ml_platform.training import TrainWindow, fit_candidate
+from resources.dbt import PlatformDbtResource
 from resources.storage import LakeResource, LandingResource, WarehouseResource
 
 FIRST, LAST = date(2013, 1, 1), date(2013, 2, 10)
@@ -68,6 +69,9 @@ def platform(tmp_path_factory):
             "lake_store": LakeResource(root=str(settings.lake)),
             "landing_zone": LandingResource(root=str(settings.landing)),
             "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
+            "dbt": PlatformDbtResource(project_dir=resources["dbt"].project_dir, target=resources["dbt"].target,
+                                       dbt_executable=resources["dbt"].dbt_executable,
+                                       target_root=str(settings.dbt_target_root)),
         })
         landing.land(settings.landing, FIRST, LAST)
         reference = ["raw/planes", "raw/airlines", "raw/airports", "staging/planes", "staging/airlines",
@@ -107,6 +111,26 @@ def test_materializing_a_day_twice_gives_the_same_rows(platform):
         assert platform.day_rows(relation).equals(rows), relation
     assert platform.day_rows("staging.stg_weather", "weather_date").equals(weather_before)
     assert warehouse.read_features(platform.settings.duckdb_path).height == total_before
+
+
+def test_dbt_runs_reparse_only_what_a_new_window_changes(platform):
+    """The window travels in env vars and the target folder stays: dbt keeps its partial-parse state."""
+    import json
+    import subprocess
+
+    target = platform.settings.dbt_target_root / "daily_dbt_models"
+    for day in ("2013-02-06", "2013-02-07"):
+        assert platform.materialize(DAILY_KEYS, partition_key=day).success
+    messages = [json.loads(line)["info"]["msg"] for line in (target / "dbt.log").read_text().splitlines()
+                if line.startswith("{")]
+    last_run = max(i for i, m in enumerate(messages) if m.startswith("Running with dbt"))
+    parse = next(m for m in messages[last_run:] if "partial pars" in m.lower())
+    assert parse.startswith("Partial parsing enabled"), parse
+    assert (target / "partial_parse.msgpack").exists()
+    # dbt --version is not run per invocation: the version dagster-dbt is told is the executable's own
+    reported = subprocess.run([platform.resources["dbt"].dbt_executable, "--version"], capture_output=True,
+                              text=True, check=True).stdout
+    assert f"installed: {platform.resources['dbt']._cli_version}" in reported
 
 
 def test_a_bad_redrop_is_quarantined_blocks_downstream_and_keeps_the_stored_day(platform):
