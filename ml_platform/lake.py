@@ -83,6 +83,31 @@ def write_atomic(frame: pl.DataFrame, location: Location) -> Location:
     return location
 
 
+def write_bytes(location: Location, data: bytes) -> Location:
+    """Replace the file at ``location`` with ``data`` in one step (small files: JSON, profiles)."""
+    with replacing(location) as tmp:
+        tmp.write_bytes(data)
+    return location
+
+
+def read_bytes(location: Location) -> bytes | None:
+    """The file's bytes, or None if there is none."""
+    fs, path = filesystem(location)
+    try:
+        with fs.open_input_stream(path) as source:
+            return source.read()
+    except FileNotFoundError:
+        return None
+
+
+def files(folder: Location, suffix: str) -> list[Location]:
+    """The files directly in ``folder`` whose names end in ``suffix``, by name; none if it does not exist."""
+    fs, path = filesystem(folder)
+    found = fs.get_file_info(pafs.FileSelector(path, allow_not_found=True))
+    return [join(folder, info.base_name) for info in sorted(found, key=lambda i: i.base_name)
+            if info.type == pafs.FileType.File and info.base_name.endswith(suffix)]
+
+
 def read(location: Location) -> pl.DataFrame:
     fs, path = filesystem(location)
     with fs.open_input_file(path) as source:

@@ -1,14 +1,15 @@
 """Daily monitoring of the served model: profiles, drift against its reference, live performance.
 
-Everything lives under the lake's ``monitoring/`` folder, one file per day and kind, written atomically
-so a re-run of a day replaces it::
+Everything lives under the lake's ``monitoring/`` folder (a local folder or the object-store lake), one
+file per day and kind, written atomically so a re-run of a day replaces it; nothing is appended to, which
+object stores cannot do::
 
     reference.json, reference/v<version>.bin   the champion's reference profile and what it covers
     profiles/<day>.bin                          the day's features and predictions (whylogs)
     drift/<day>.json                            per-feature drift scores against the reference
     live/<day>.json                             the served model's metrics on the day's labelled flights
     predictions/<day>.parquet                   its predictions with labels, for the trailing trend
-    decisions.jsonl                             every retrain decision and why
+    decisions/<day>.json                        the retrain decision on the day and why
 """
 
 from __future__ import annotations
@@ -17,14 +18,13 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from functools import reduce
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 from whylogs.core import DatasetProfileView
 
-from ml_platform import atomic, history, lake, profiling
+from ml_platform import lake, profiling
 from ml_platform.evaluation import classification_metrics
 from ml_platform.features import LABEL, labels
 from ml_platform.registry import LoadedModel
@@ -78,30 +78,40 @@ def live_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float] | None:
 class MonitoringStore:
     """The monitoring files of one lake."""
 
-    def __init__(self, lake_root: Path):
-        self.root = Path(lake_root) / "monitoring"
+    def __init__(self, lake_root: lake.Location):
+        self.root = lake.join(lake.root(lake_root), "monitoring")
 
-    def _day(self, kind: str, day: date, suffix: str) -> Path:
-        return self.root / kind / f"{day.isoformat()}{suffix}"
+    def _path(self, *parts: str) -> lake.Location:
+        return lake.join(self.root, *parts)
+
+    def _day(self, kind: str, day: date, suffix: str) -> lake.Location:
+        return self._path(kind, f"{day.isoformat()}{suffix}")
+
+    def _write_json(self, location: lake.Location, record: dict[str, Any]) -> None:
+        lake.write_bytes(location, json.dumps(record, sort_keys=True, indent=1, default=str).encode())
+
+    def _read_json(self, location: lake.Location) -> dict[str, Any] | None:
+        data = lake.read_bytes(location)
+        return None if data is None else json.loads(data)
 
     # --- the reference -------------------------------------------------------------------------
-    def write_reference(self, reference: Reference, view: DatasetProfileView) -> Path:
-        path = profiling.write(view, self.root / "reference" / f"v{reference.version}.bin")
-        atomic.write_text(self.root / "reference.json", json.dumps(reference.to_dict(), indent=2))
-        return path
+    def write_reference(self, reference: Reference, view: DatasetProfileView) -> lake.Location:
+        location = profiling.write(view, self._path("reference", f"v{reference.version}.bin"))
+        self._write_json(self._path("reference.json"), reference.to_dict())
+        return location
 
     def reference_record(self) -> Reference | None:
-        pointer = self.root / "reference.json"
-        return Reference.from_dict(json.loads(pointer.read_text())) if pointer.exists() else None
+        record = self._read_json(self._path("reference.json"))
+        return Reference.from_dict(record) if record else None
 
     def reference(self) -> tuple[Reference, DatasetProfileView] | None:
         reference = self.reference_record()
         if reference is None:
             return None
-        return reference, profiling.read(self.root / "reference" / f"v{reference.version}.bin")
+        return reference, profiling.read(self._path("reference", f"v{reference.version}.bin"))
 
     # --- one day -------------------------------------------------------------------------------
-    def write_profile(self, day: date, view: DatasetProfileView) -> Path:
+    def write_profile(self, day: date, view: DatasetProfileView) -> lake.Location:
         return profiling.write(view, self._day("profiles", day, ".bin"))
 
     def window_profile(self, day: date, days: int = DRIFT_DAYS,
@@ -114,33 +124,30 @@ class MonitoringStore:
         loaded = {} if loaded is None else loaded
         for n in range(days):
             wanted = day - timedelta(days=n)
-            path = self._day("profiles", wanted, ".bin")
-            if wanted not in loaded and path.exists():
-                loaded[wanted] = profiling.read(path)
+            if wanted not in loaded and (data := lake.read_bytes(self._day("profiles", wanted, ".bin"))):
+                loaded[wanted] = DatasetProfileView.deserialize(data)
         return reduce(DatasetProfileView.merge, [loaded[d] for d in sorted(loaded) if 0 <= (day - d).days < days])
 
     def write_drift(self, day: date, scores: dict[str, float], rows: int, reference_version: str | None) -> None:
-        record = {"day": day.isoformat(), "reference_version": reference_version, "rows": rows, "scores": scores}
-        atomic.write_text(self._day("drift", day, ".json"), json.dumps(record, sort_keys=True))
+        self._write_json(self._day("drift", day, ".json"),
+                         {"day": day, "reference_version": reference_version, "rows": rows, "scores": scores})
 
     def write_live(self, day: date, version: str, metrics: dict | None, trend: dict | None, rows: int) -> None:
-        record = {"day": day.isoformat(), "model_version": version, "rows": rows, "metrics": metrics, "trend": trend}
-        atomic.write_text(self._day("live", day, ".json"), json.dumps(record, sort_keys=True))
+        self._write_json(self._day("live", day, ".json"),
+                         {"day": day, "model_version": version, "rows": rows, "metrics": metrics, "trend": trend})
 
-    def write_predictions(self, day: date, scored: pl.DataFrame) -> Path:
+    def write_predictions(self, day: date, scored: pl.DataFrame) -> lake.Location:
         return lake.write_atomic(scored, self._day("predictions", day, ".parquet"))
 
     def predictions(self, first: date, last: date) -> pl.DataFrame | None:
         paths = [self._day("predictions", first + timedelta(days=n), ".parquet")
                  for n in range((last - first).days + 1)]
-        paths = [p for p in paths if p.exists()]
-        return pl.concat([pl.read_parquet(p) for p in paths]) if paths else None
+        frames = [lake.read(p) for p in paths if lake.mtime_ns(p) is not None]
+        return pl.concat(frames) if frames else None
 
     def _records(self, kind: str) -> dict[date, dict]:
-        folder = self.root / kind
-        if not folder.exists():
-            return {}
-        return {date.fromisoformat(p.stem): json.loads(p.read_text()) for p in folder.glob("*.json")}
+        records = (self._read_json(location) for location in lake.files(self._path(kind), ".json"))
+        return {date.fromisoformat(record["day"]): record for record in records if record}
 
     def drift(self) -> dict[date, dict]:
         return self._records("drift")
@@ -161,11 +168,11 @@ class MonitoringStore:
 
     # --- decisions ------------------------------------------------------------------------------
     def record_decisions(self, decisions: list[Decision], **context: Any) -> None:
-        for decision in decisions:
-            history.append(self.root / "decisions.jsonl", {**asdict(decision), **context})
+        for decision in decisions:  # a day is decided once (the sensor's cursor): one file per day
+            self._write_json(self._day("decisions", decision.day, ".json"), {**asdict(decision), **context})
 
     def decisions(self) -> list[dict[str, Any]]:
-        return history.read(self.root / "decisions.jsonl")
+        return [record for _, record in sorted(self._records("decisions").items())]
 
 
 def score_day(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -13,7 +12,7 @@ if not hasattr(np, "unicode_"):  # whylogs 1.6 still references np.unicode_, rem
 import whylogs as why  # noqa: E402
 from whylogs.core import DatasetProfileView  # noqa: E402
 
-from ml_platform.lake import Location, replacing  # noqa: E402
+from ml_platform import lake  # noqa: E402
 
 SUMMARY_COLUMNS = {
     "counts/n": "count",
@@ -32,15 +31,16 @@ def profile(frame: pl.DataFrame) -> DatasetProfileView:
     return why.log(pandas=pandas_frame).view()
 
 
-def write(view: DatasetProfileView, path: Location) -> Location:
-    """Serialize atomically: a reader never sees half a profile."""
-    with replacing(path) as tmp:
-        view.write(str(tmp))
-    return path
+def write(view: DatasetProfileView, location: lake.Location) -> lake.Location:
+    """Serialize atomically, on a local folder or the object-store lake: a reader never sees half a profile."""
+    return lake.write_bytes(location, view.serialize())
 
 
-def read(path: Path) -> DatasetProfileView:
-    return DatasetProfileView.read(str(path))
+def read(location: lake.Location) -> DatasetProfileView:
+    data = lake.read_bytes(location)
+    if data is None:
+        raise FileNotFoundError(f"no whylogs profile at {location}")
+    return DatasetProfileView.deserialize(data)
 
 
 def summary(view: DatasetProfileView) -> pl.DataFrame:

@@ -81,3 +81,31 @@ def test_failed_write_leaves_the_stored_object(s3):
         lake.write_atomic(Boom({"a": [2]}), target)
     assert lake.read(target).get_column("a").to_list() == [1]
     assert _keys(s3, "fail/") == ["fail/data.parquet"]
+
+
+def test_monitoring_keeps_the_same_records_in_the_bucket_as_in_a_folder(s3, tmp_path, feature_frame):
+    """Profiles, drift, live metrics and decisions: one object each, read back as the local store reads them."""
+    from ml_platform import monitoring
+    from ml_platform.features import FEATURES
+    from ml_platform.retraining import Decision
+
+    names = [f.name for f in FEATURES]
+    reference = feature_frame.filter(pl.col("flight_date") < date(2013, 1, 15))
+    days = feature_frame.filter(pl.col("flight_date").is_between(date(2013, 2, 1), date(2013, 2, 9)))
+    stores = {"s3": monitoring.MonitoringStore(f"s3://{BUCKET}/lake"), "local": monitoring.MonitoringStore(tmp_path)}
+    seen = {}
+    for name, store in stores.items():
+        store.write_reference(monitoring.Reference("1", "lightgbm", date(2013, 1, 1), date(2013, 1, 14),
+                                                   reference.height, 0.7),
+                              monitoring.profile_scored(reference, None, names))
+        records = monitoring.profile_days(store, days, None, names)
+        store.write_predictions(date(2013, 2, 1), pl.DataFrame({"is_delayed": [0, 1, 1], "prediction": [.2, .7, .4]}))
+        store.write_live(date(2013, 2, 1), "1", None, monitoring.trend(store, date(2013, 2, 1)), 3)
+        store.record_decisions([Decision(date(2013, 2, 9), True, "temp drifted", {"temp": 0.7})], champion="1")
+        seen[name] = (records, store.signals(), store.decisions(), store.reference_record())
+    assert seen["s3"] == seen["local"]
+    records, signals, decisions, reference_record = seen["s3"]
+    assert len(records) == 9 and records[-1]["rows"] == days.filter(pl.col("flight_date") >= date(2013, 2, 3)).height
+    assert signals[0].live_auc == 1.0 and decisions[0]["reason"] == "temp drifted" and reference_record.version == "1"
+    assert _keys(s3, "lake/monitoring/decisions/") == ["lake/monitoring/decisions/2013-02-09.json"]
+    assert len(_keys(s3, "lake/monitoring/profiles/")) == 9
