@@ -97,3 +97,16 @@ def test_service_page_links_the_endpoint(webserver, page):
     open_page(page, f"{webserver}/assets/serving/service", "endpoint")
     page.screenshot(path=str(SCREENSHOTS / "ui-service.png"), full_page=True)
     assert "http://127.0.0.1:" in page.inner_text("body")
+
+
+def test_feature_profile_page_shows_drift_and_its_warning_check(webserver, page):
+    """Monitoring is read in the UI: the drift numbers on the asset, the warn-severity check beside them."""
+    open_page(page, f"{webserver}/assets/monitoring/feature_profile", "max_drift")
+    page.screenshot(path=str(SCREENSHOTS / "ui-feature-profile.png"), full_page=True)
+    assert "model_version" in page.inner_text("body")
+    page.get_by_text("Checks", exact=True).first.click()
+    page.get_by_text("feature_drift").first.wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "ui-feature-drift-check.png"), full_page=True)
+    text = page.inner_text("body")
+    assert "Per-feature drift against the champion's reference" in text
+    assert "blocking" not in text.lower()  # a drift warning never stops the data

@@ -1,3 +1,5 @@
+import pytest
+
 from ml_platform import profiling
 
 
@@ -27,3 +29,23 @@ def test_drift_scores_see_a_shift_and_not_a_resample(feature_frame):
     assert calm["temp"]["algorithm"] == "ks" and calm["carrier"]["algorithm"] == "total_variation"
     assert calm["temp"]["score"] < 0.1 and calm["carrier"]["score"] < 0.1
     assert moved["temp"]["score"] > 0.5 and moved["carrier"]["score"] > 0.9
+
+
+def test_ks_statistic_is_whylogs_ks_test_statistic(feature_frame):
+    """The D we compute straight from the sketches is the one whylogs' own KS test reports."""
+    from datetime import date
+
+    import polars as pl
+    from whylogs.viz.drift.column_drift_algorithms import KS
+
+    frame = feature_frame.drop("flight_id")
+    early = profiling.profile(frame.filter(pl.col("flight_date") < date(2013, 2, 1)).drop("flight_date"))
+    late = profiling.profile(frame.filter(pl.col("flight_date") >= date(2013, 3, 1)).drop("flight_date")
+                             .with_columns(pl.col("temp") + 15))
+    numeric = [name for name in early.get_columns() if KS().calculate(late.get_column(name), early.get_column(name))]
+    assert {"temp", "distance", "route_delay_rate_28d"} <= set(numeric)
+    for name in numeric:
+        expected = KS().calculate(late.get_column(name), early.get_column(name)).statistic
+        assert profiling.ks_statistic(early.get_column(name), late.get_column(name)) == pytest.approx(expected, abs=1e-12)
+    assert profiling.ks_statistic(early.get_column("temp"), late.get_column("temp")) > 0.1  # shifted
+    assert profiling.ks_statistic(early.get_column("carrier"), late.get_column("carrier")) is None  # a category
