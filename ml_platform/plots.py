@@ -52,18 +52,22 @@ def drift_bars(scores: dict[str, float], thresholds: dict[str, float], title: st
 
 
 def timeline(days: list, series: dict[str, list], events: list[tuple], ylabel: str, title: str,
-             threshold: float | None = None) -> bytes:
-    """Lines over days, with vertical markers for events ``(day, label, colour)``."""
+             thresholds: dict[str, float] | None = None) -> bytes:
+    """Lines over days, with a vertical marker per event ``(day, kind, colour)`` and one legend entry per kind.
+
+    A year has a score of events: labels on each line would cover one another (the details belong in a table).
+    """
     fig, ax = plt.subplots(figsize=(10, 3.6))
     for name, values in series.items():
         ax.plot(days, [np.nan if v is None else v for v in values], label=name, linewidth=1.2)
-    if threshold is not None:
-        ax.axhline(threshold, linestyle="--", color="grey", linewidth=1, label="threshold")
-    for day, label, colour in events:
-        ax.axvline(day, color=colour, alpha=0.6, linewidth=1)
-        ax.annotate(label, (day, 1), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
-                    va="top", ha="right", color=colour)
+    for (label, value), style in zip((thresholds or {}).items(), ("--", "-."), strict=False):
+        ax.axhline(value, linestyle=style, color="grey", linewidth=1, label=label)
+    kinds: set[str] = set()
+    for day, kind, colour in events:
+        ax.axvline(day, color=colour, alpha=0.7, linewidth=1.2, linestyle=":" if kind == "rejected" else "-",
+                   label=None if kind in kinds else kind)
+        kinds.add(kind)
     ax.set(ylabel=ylabel, title=title)
-    ax.legend(loc="lower left", fontsize=7, ncol=4)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
     fig.autofmt_xdate()
     return _png(fig)

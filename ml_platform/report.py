@@ -43,11 +43,20 @@ def _series(records: dict[date, dict], days: list[date], *path: str) -> list:
     return values
 
 
+def _thresholds(policy: RetrainPolicy, features: list[str]) -> dict[str, float]:
+    """One line per distinct threshold of the plotted features, labelled with the features it applies to."""
+    by_value: dict[float, list[str]] = {}
+    for feature in features:
+        by_value.setdefault(policy.threshold(feature), []).append(feature)
+    return {f"threshold ({', '.join(names)})": value for value, names in sorted(by_value.items())}
+
+
 def write(store: MonitoringStore, data: ReportData, policy: RetrainPolicy, out_dir: Path, top: int = 6) -> Path:
     """Write ``index.html`` plus its PNGs to ``out_dir`` and return the page's path."""
     drift, live = store.drift(), store.live()
     days = sorted(drift.keys() | live.keys())
-    marks = [(e.day, f"{e.kind} {e.detail}"[:40], EVENT_COLOURS.get(e.kind, "grey")) for e in data.events]
+    # every retrain ends promoted or rejected on its day: those two say more, the table below says why
+    marks = [(e.day, e.kind, EVENT_COLOURS.get(e.kind, "grey")) for e in data.events if e.kind != "retrain"]
     peaks = {f: max((drift[d]["scores"].get(f, 0.0) for d in drift), default=0.0) for f in policy.monitored}
     watched = sorted(peaks, key=lambda f: -peaks[f])[:top]
     images = {
@@ -57,7 +66,7 @@ def write(store: MonitoringStore, data: ReportData, policy: RetrainPolicy, out_d
             "AUC of the served champion on each day's flights"),
         "drift.png": plots.timeline(days, {f: _series(drift, days, "scores", f) for f in watched}, marks,
                                     "drift score", f"drift against the champion's reference (top {top} features)",
-                                    threshold=policy.drift_threshold),
+                                    thresholds=_thresholds(policy, watched)),
         "versions.png": plots.timeline(days, {"champion version": [
             int(v) if v else None for v in _series(live, days, "model_version")]}, marks, "version",
             "which champion served each day"),
