@@ -70,10 +70,15 @@ def fit(
 
 
 def save(predictor: LightGBMPredictor, path: Path, metadata: dict[str, Any]) -> None:
-    """MLflow's own lightgbm flavor: the booster as a text file, nothing pickled."""
+    """MLflow's own lightgbm flavor: the booster as a text file, nothing pickled.
+
+    The flavor's own pinned requirements are given: left to infer them, MLflow imports the model in a
+    subprocess to see what it pulls in (4.3 s of a 5 s fit, measured).
+    """
     import mlflow.lightgbm
 
-    mlflow.lightgbm.save_model(predictor.booster, str(path), metadata=metadata)
+    mlflow.lightgbm.save_model(predictor.booster, str(path), metadata=metadata,
+                               pip_requirements=mlflow.lightgbm.get_default_pip_requirements())
 
 
 def load(path: Path, threads: int | None = None) -> LightGBMPredictor:

@@ -82,3 +82,18 @@ def test_exported_model_scores_like_the_registered_one_without_mlflow(tracking, 
     served = ServedModel.load(directory)
     assert (served.name, served.version) == ("unit_model", record.version)
     np.testing.assert_allclose(served.score_rows(valid.to_dicts()), model.valid_predictions, rtol=1e-6)
+
+
+def test_lightgbm_model_declares_its_pinned_requirements_and_loads_as_pyfunc(tracking, trained):
+    """The flavor's own pins are written (MLflow does not have to infer them) and the model loads in MLflow."""
+    from importlib.metadata import version
+
+    models, valid = trained
+    record = log(models["lightgbm"])
+    folder = mlflow.artifacts.download_artifacts(f"runs:/{record.run_id}/model", dst_path=str(tracking / "dl"))
+    requirements = (tracking / "dl" / "model" / "requirements.txt").read_text().split()
+    assert f"lightgbm=={version('lightgbm')}" in requirements
+    assert any(line.startswith("mlflow") for line in requirements)
+    pyfunc = mlflow.pyfunc.load_model(folder)
+    matrix = models["lightgbm"].contract.to_matrix(valid)
+    np.testing.assert_allclose(pyfunc.predict(matrix), models["lightgbm"].valid_predictions, rtol=1e-6)
