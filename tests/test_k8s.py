@@ -4,7 +4,9 @@ Runs started by a person, a backfill, a sensor or auto-materialization carry dif
 none of them carries the asset's `dagster-k8s/config` at run level (dagster #26720, #22865). Each
 does carry `dagster/partition`; the Kubernetes Job for the training step is built here with
 dagster-k8s's own functions from the run's tags and the asset's op tags, as the platform's executor
-does, and validated against the Kubernetes schema.
+does, and validated against the Kubernetes schema. The runs are made by `create_run_for_job` with each
+origin's tags, and, in one test, by Dagster's own daemons (declarative automation, a sensor, a backfill)
+against a real code server.
 """
 
 import json
@@ -73,6 +75,65 @@ def test_training_step_job_has_the_gpu_of_its_spec(instance, origin, spec):
         assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
     else:
         assert "nvidia.com/gpu" not in str(resources) and "nodeSelector" not in pod
+
+
+def _daemon_runs() -> list[dg.DagsterRun]:
+    """Runs of models/candidate created by Dagster's own daemons: declarative automation, a sensor, a backfill.
+
+    Against a real code server (tests/k8s_run_origins.py); the run launcher only records what it is given.
+    """
+    import logging
+    import time
+
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.test_utils import create_test_daemon_workspace_context, instance_for_test
+    from dagster._core.utils import make_new_backfill_id
+    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._daemon.asset_daemon import AssetDaemon
+    from dagster._daemon.backfill import execute_backfill_iteration
+    from dagster._daemon.sensor import execute_sensor_iteration
+
+    from ml_platform.settings import PROJECT_ROOT
+    from tests.k8s_run_origins import defs as origins
+
+    log = logging.getLogger("k8s-run-origins")
+    recording = {"run_launcher": {"module": "dagster._core.test_utils", "class": "MockedRunLauncher"}}
+    with instance_for_test(overrides=recording) as daemon_instance:
+        target = ModuleTarget(module_name="tests.k8s_run_origins", attribute=None,
+                              working_directory=str(PROJECT_ROOT), location_name="k8s_run_origins")
+        with create_test_daemon_workspace_context(target, daemon_instance) as workspace:
+            list(execute_sensor_iteration(workspace, log, None, None))  # also registers the automation sensor
+            AssetDaemon(settings=daemon_instance.get_settings("auto_materialize"), pre_sensor_interval_seconds=0
+                        )._run_iteration_impl(workspace, threadpool_executor=None, amp_tick_futures={},
+                                              debug_crash_flags={})
+            daemon_instance.add_backfill(PartitionBackfill.from_asset_partitions(
+                backfill_id=make_new_backfill_id(), asset_graph=origins.resolve_asset_graph(),
+                partition_names=["torch_mlp", "lightgbm"], asset_selection=[CANDIDATE],
+                backfill_timestamp=time.time(), tags={}, dynamic_partitions_store=daemon_instance,
+                all_partitions=False, title=None, description=None, run_config=None))
+            list(execute_backfill_iteration(workspace, log))
+        return list(daemon_instance.get_runs())
+
+
+def _origin(run: dg.DagsterRun) -> str:
+    # automation asks for both specs at once, which Dagster submits as a backfill: its runs carry both tags
+    if run.tags.get("dagster/from_automation_condition") == "true":
+        return "automation"
+    return "backfill" if "dagster/backfill" in run.tags else "sensor"
+
+
+def test_runs_the_daemons_create_get_the_gpu_of_their_spec():
+    """Automation, sensor and backfill runs: none carries dagster-k8s/config, each gets its spec's pod."""
+    runs = _daemon_runs()
+    made = sorted((_origin(run), run.tags["dagster/partition"]) for run in runs)
+    assert made == [("automation", "lightgbm"), ("automation", "torch_mlp"), ("backfill", "lightgbm"),
+                    ("backfill", "torch_mlp"), ("sensor", "torch_mlp")]
+    for run in runs:
+        assert "dagster-k8s/config" not in run.tags
+        job = step_job(run)
+        kubernetes_validate.validate(job, "1.36.0", strict=True)
+        limits = job["spec"]["template"]["spec"]["containers"][0].get("resources", {}).get("limits", {})
+        assert (limits.get("nvidia.com/gpu") == "1") == (run.tags["dagster/partition"] == "torch_mlp"), run.tags
 
 
 def test_k8s_environment_swaps_executor_lake_mlflow_and_dbt_target():
