@@ -35,19 +35,21 @@ def _metrics(*names: str) -> list[MetricSpec]:
 
 # whylogs' standard schema without the string metrics nothing here reads (unicode ranges, and the
 # string-length distribution): a third of the time of logging and merging a day went to them
-SCHEMA = DeclarativeSchema([
+RESOLVERS = [
     ResolverSpec(column_type=Integral, metrics=_metrics("distribution", "ints", "cardinality", "frequent_items")),
     ResolverSpec(column_type=Fractional, metrics=_metrics("distribution", "cardinality")),
     ResolverSpec(column_type=String, metrics=_metrics("cardinality", "frequent_items")),
     ResolverSpec(column_type=AnyType, metrics=COLUMN_METRICS),
-])
+]
 KS_QUANTILES = np.linspace(0, 1, 100).tolist()  # where the two CDFs are compared, as whylogs' KS test does
 
 
 def profile(frame: pl.DataFrame) -> DatasetProfileView:
     """Profile a frame; strings go in as object dtype, the form whylogs handles on NumPy 2."""
     pandas_frame = frame.to_pandas(use_pyarrow_extension_array=False)
-    return why.log(pandas=pandas_frame, schema=SCHEMA).view()
+    # a schema per profile: a whylogs schema remembers every column it has resolved, so a shared one
+    # would give each profile the columns of all the frames logged before it
+    return why.log(pandas=pandas_frame, schema=DeclarativeSchema(RESOLVERS)).view()
 
 
 def write(view: DatasetProfileView, location: lake.Location) -> lake.Location:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ml_platform.monitoring import MonitoringStore
+
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).parent / "ml-platform")
 
@@ -41,7 +43,7 @@ def test_replay_ends_with_a_served_champion_and_a_report(replayed):
     assert all(image in page and (report_dir / image).stat().st_size > 1000
                for image in ("performance.png", "drift.png", "versions.png"))
     # the sensor's decisions were recorded, one per monitored day
-    decisions = [json.loads(line) for line in (home / "lake" / "monitoring" / "decisions.jsonl").read_text().splitlines()]
+    decisions = MonitoringStore(home / "lake").decisions()
     assert len(decisions) == 56 and sum(d["retrain"] for d in decisions) == 1
 
 

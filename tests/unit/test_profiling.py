@@ -16,6 +16,14 @@ def test_profile_round_trips_and_summarises(feature_frame, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["p.bin"]
 
 
+def test_a_profile_holds_only_its_own_frames_columns(feature_frame):
+    """whylogs schemas remember the columns they resolved: a day's profile must not inherit the last one's."""
+    import polars as pl
+
+    profiling.profile(pl.DataFrame({"prediction": [0.1, 0.7]}))
+    assert set(profiling.profile(feature_frame.select("temp", "carrier")).get_columns()) == {"temp", "carrier"}
+
+
 def test_drift_scores_see_a_shift_and_not_a_resample(feature_frame):
     import polars as pl
 
