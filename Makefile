@@ -12,7 +12,7 @@ export DO_NOT_TRACK := true
 
 SMOKE_HOME := $(CURDIR)/.ml_platform/ci-smoke
 
-.PHONY: install browser demo replay test test-fast smoke dev mlflow-ui bench validate clean
+.PHONY: install browser bench-tools demo replay test test-fast smoke dev mlflow-ui bench validate clean
 
 install: $(STAMP) $(MANIFEST)
 
@@ -61,7 +61,11 @@ dev: install  ## the Dagster UI on http://127.0.0.1:3000
 mlflow-ui: install  ## MLflow's UI on http://127.0.0.1:5000, same state
 	$(BIN)/ml-platform mlflow-ui
 
-bench: install  ## benchmarks; JSON results in bench/results/
+# the serving benchmark's load generator (Debian's wrk); without it the benchmark uses its Python one
+bench-tools:
+	@command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
+
+bench: install bench-tools  ## benchmarks; JSON results in bench/results/
 	$(BIN)/python -m bench.run_all
 
 clean:

@@ -39,7 +39,9 @@ import httpx
 import psutil
 import uvloop
 
+from bench import wrk
 from bench.loadgen import run_load
+from bench.wrk import run_wrk
 from ml_platform import registry, warehouse
 from ml_platform.features import request_for
 from ml_platform.serving import batch
@@ -133,14 +135,18 @@ def server(args: list[str], env: dict[str, str], port: int, probe: bytes, path: 
 
 
 def measure(port: int, path: str, bodies: list[bytes], pid: int, seconds: float, connections: int,
-            rate: float | None = None) -> dict[str, object]:
+            rate: float | None = None, load: str = "python") -> dict[str, object]:
+    """Closed-loop load (``wrk`` or the Python generator), or the Python generator paced to ``rate``."""
     uvloop.run(run_load(port, path, bodies, connections=connections, duration_s=min(2.0, seconds)))  # warm-up
     with RssSampler(pid) as rss:
         start_rss = rss.sample()
-        result = uvloop.run(run_load(port, path, bodies, connections=connections, duration_s=seconds,
-                                     rate_per_s=rate))
+        if load == "wrk" and rate is None:
+            result = run_wrk(port, path, bodies, connections=connections, duration_s=seconds)
+        else:
+            result = uvloop.run(run_load(port, path, bodies, connections=connections, duration_s=seconds,
+                                         rate_per_s=rate)).summary()
         end_rss = rss.sample()
-    summary = {**result.summary(), **rss.summary()}
+    summary = {**result, **rss.summary()}
     summary["rss_growth_mib"] = round((end_rss - start_rss) / 1024 / 1024, 1)
     log.info("%s:%s %s", port, path, summary)
     return summary
@@ -155,6 +161,9 @@ def main() -> None:
     parser.add_argument("--soak-seconds", type=float, default=30.0)
     parser.add_argument("--soak-rate", type=float, default=1000.0)
     parser.add_argument("--batch-rows", type=int, default=1000)
+    parser.add_argument("--load", choices=["wrk", "python"], default="wrk" if wrk.available() else "python",
+                        help="closed-loop load generator (wrk when installed: `make bench-tools`); "
+                             "the paced soak always uses the Python one")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -181,23 +190,25 @@ def main() -> None:
     with server([str(BIN / "uvicorn"), "ml_platform.serving.app:bare_app", "--factory", "--host", "127.0.0.1",
                  "--port", str(port), "--workers", str(args.workers), "--no-access-log", "--log-level", "warning"],
                 env, port, bodies[0]) as process:
-        results["bare_asgi"] = measure(port, "/predict", bodies, process.pid, args.seconds, args.connections)
+        results["bare_asgi"] = measure(port, "/predict", bodies, process.pid, args.seconds, args.connections,
+                                       load=args.load)
 
     port = free_port()
     with server([str(BIN / "bentoml"), "serve", "bench.bentoml_default:FlightDelayDefault", "--host",
                  "127.0.0.1", "--port", str(port)], env, port, feature_bodies[0]) as process:
         results["bentoml_default"] = measure(port, "/predict", feature_bodies, process.pid, args.seconds,
-                                             args.connections)
+                                             args.connections, load=args.load)
 
     port = free_port()
     with server([str(BIN / "bentoml"), "serve", "ml_platform.serving.service:FlightDelay", "--host", "127.0.0.1",
                  "--port", str(port)], env, port, bodies[0]) as process:
-        results["service"] = measure(port, "/predict", bodies, process.pid, args.seconds, args.connections)
+        results["service"] = measure(port, "/predict", bodies, process.pid, args.seconds, args.connections,
+                                     load=args.load)
         results["service_features_endpoint"] = measure(port, "/predict_features", feature_bodies, process.pid,
-                                                       args.seconds, args.connections)
+                                                       args.seconds, args.connections, load=args.load)
         results["service_via_router"] = _via_router(port, bodies, process.pid, args)
         batch = [json.dumps({"flights": flights[:args.batch_rows]}).encode()]
-        batch_run = measure(port, "/predict_batch", batch, process.pid, args.seconds, 2)
+        batch_run = measure(port, "/predict_batch", batch, process.pid, args.seconds, 2, load=args.load)
         rows = len(flights[:args.batch_rows])
         matrix = model.contract.to_matrix(frame.head(rows))
         started = time.perf_counter()
@@ -245,7 +256,7 @@ def _via_router(service_port: int, bodies: list[bytes], service_pid: int, args: 
     port = free_port()
     with server([sys.executable, "-m", "ml_platform.serving.router", "--port", str(port), "--state-dir", str(state)],
                 {}, port, bodies[0]) as router:
-        summary = measure(port, "/predict", bodies, service_pid, args.seconds, args.connections)
+        summary = measure(port, "/predict", bodies, service_pid, args.seconds, args.connections, load=args.load)
         summary["router_rss_mib"] = round(psutil.Process(router.pid).memory_info().rss / 1024 / 1024, 1)
     return summary
 

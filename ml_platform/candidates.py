@@ -22,6 +22,7 @@ def build_candidate(frame: pl.DataFrame, window: TrainWindow, spec: str, model_n
     """Train ``spec`` on ``window`` of ``frame`` and register it as that spec's newest candidate."""
     if spec not in SPECS:
         raise KeyError(f"unknown model spec {spec!r}; known: {sorted(SPECS)}")
+    registry.prepare_model_logging()
     train, valid = window.split(frame)
     model = training.fit_candidate(SPECS[spec], train, valid)
     data_hash = lineage.frame_hash(frame)
