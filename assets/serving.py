@@ -141,7 +141,9 @@ def batch_predictions(
 
 
 def _served(version: str, bentoml: BentoResource) -> ServedModel:
-    return ServedModel.load(registry.export_model(MODEL_NAME, version, Path(bentoml.state_dir) / "models"))
+    """A version for batch scoring here: every core, unlike a serving worker's one thread."""
+    return ServedModel.load(registry.export_model(MODEL_NAME, version, Path(bentoml.state_dir) / "models"),
+                            threads=None)
 
 
 class ComparisonConfig(dg.Config):

@@ -184,7 +184,8 @@ def main() -> None:
     env = {**settings.subprocess_env(), MODEL_DIR_ENV: str(model_dir),
            ONLINE_FEATURES_ENV: str(snapshot_path(settings.serving_dir))}
     load_before = os.getloadavg()
-    results: dict[str, object] = {"batch_scoring": _batch_scoring(model, settings)}
+    results: dict[str, object] = {"batch_scoring": _batch_scoring(ServedModel.load(model_dir, threads=None),
+                                                                  settings)}
 
     port = free_port()
     with server([str(BIN / "uvicorn"), "ml_platform.serving.app:bare_app", "--factory", "--host", "127.0.0.1",

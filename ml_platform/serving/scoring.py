@@ -31,12 +31,13 @@ class ServedModel:
     contract: FeatureContract
 
     @classmethod
-    def load(cls, directory: Path) -> ServedModel:
+    def load(cls, directory: Path, threads: int | None = 1) -> ServedModel:
+        """``threads=1`` for serving (a request is a handful of rows, and thread fan-out costs ~25x the
+        tree walk here); ``None`` for batch scoring, which gets the library's default of every core."""
         directory = Path(directory)
         info = json.loads((directory / "model.json").read_text())
         contract = FeatureContract.from_dict(json.loads((directory / "contract.json").read_text()))
-        # One thread: a request is a handful of rows, and thread fan-out costs ~25x the tree walk here.
-        predictor = SPECS[info["spec"]].load(directory, threads=1)
+        predictor = SPECS[info["spec"]].load(directory, threads=threads)
         log.info("loaded %s v%s (%s) from %s", info["name"], info["version"], info["spec"], directory)
         return cls(info["name"], str(info["version"]), predictor, contract)
 
