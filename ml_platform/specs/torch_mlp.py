@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 FLAVOR = "ml_platform_torch"
 WEIGHTS = "model.pt"
+UNCLAMPED_BEFORE = {"low", "high"}  # buffers newer than the first saved models
 
 PARAMS: dict[str, Any] = {
     "hidden": [128, 64],
@@ -65,6 +66,10 @@ class TabularMLP(nn.Module):
         self.embeddings = nn.ModuleList(nn.Embedding(card + 1, embedding_dim) for card in cardinalities)
         self.register_buffer("mean", torch.zeros(len(numeric_idx)))
         self.register_buffer("std", torch.ones(len(numeric_idx)))
+        # the training range: a network extrapolates linearly past it (a window of Jan-Sep meets month 10-12
+        # at the holdout), where trees stay flat; clamping does what the trees do
+        self.register_buffer("low", torch.full((len(numeric_idx),), -torch.inf))
+        self.register_buffer("high", torch.full((len(numeric_idx),), torch.inf))
         width = embedding_dim * len(cardinalities) + 2 * len(numeric_idx)
         layers: list[nn.Module] = []
         for size in hidden:
@@ -78,7 +83,7 @@ class TabularMLP(nn.Module):
         codes = torch.where(torch.isnan(cat), torch.zeros_like(cat), cat + 1).long()
         num = x[:, self.numeric_idx]
         missing = torch.isnan(num)
-        num = torch.where(missing, torch.zeros_like(num), (num - self.mean) / self.std)
+        num = torch.where(missing, torch.zeros_like(num), (num.clamp(self.low, self.high) - self.mean) / self.std)
         parts = [emb(codes[:, i]) for i, emb in enumerate(self.embeddings)]
         return self.mlp(torch.cat([*parts, num, missing.float()], dim=1)).squeeze(1)
 
@@ -124,6 +129,8 @@ def fit(
     numeric = x_fit[:, numeric_idx]
     module.mean.copy_(torch.from_numpy(np.nan_to_num(np.nanmean(numeric, axis=0))))
     module.std.copy_(torch.from_numpy(np.nan_to_num(np.nanstd(numeric, axis=0), nan=1.0).clip(1e-6)))
+    module.low.copy_(torch.from_numpy(np.nan_to_num(np.nanmin(numeric, axis=0), nan=-np.inf)))
+    module.high.copy_(torch.from_numpy(np.nan_to_num(np.nanmax(numeric, axis=0), nan=np.inf)))
     module.to(dev)
 
     optimizer = torch.optim.AdamW(module.parameters(), lr=params["learning_rate"],
@@ -185,7 +192,11 @@ def load(path: Path, threads: int | None = None) -> TorchPredictor:
         torch.set_num_threads(threads)
     architecture = json.loads(flavor["architecture"])
     module = TabularMLP(**architecture)
-    module.load_state_dict(torch.load(path / flavor["weights"], weights_only=True, map_location="cpu"))
+    state = torch.load(path / flavor["weights"], weights_only=True, map_location="cpu")
+    loaded = module.load_state_dict(state, strict=False)
+    if set(loaded.missing_keys) - UNCLAMPED_BEFORE or loaded.unexpected_keys:  # older models load unclamped
+        raise RuntimeError(f"{path / flavor['weights']} does not match its architecture: missing "
+                           f"{loaded.missing_keys}, unexpected {loaded.unexpected_keys}")
     return TorchPredictor(module.eval(), architecture, "cpu")
 
 

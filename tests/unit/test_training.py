@@ -44,3 +44,38 @@ def test_lightgbm_importance_finds_the_planted_features(feature_frame):
     train, valid = WINDOW.split(feature_frame)
     model = fit_candidate(SPECS["lightgbm"], train, valid, params=QUICK["lightgbm"])
     assert set(list(model.feature_importance)[:2]) == {"sched_dep_hour", "carrier"}
+
+
+def test_torch_model_stays_flat_past_its_training_range(feature_frame, tmp_path):
+    """Months 4+ never seen in a Jan-Mar window score as the last month seen, as a tree would; the clamp survives a save."""
+    from ml_platform.specs import torch_mlp
+
+    train, valid = WINDOW.split(feature_frame)
+    model = fit_candidate(SPECS["torch_mlp"], train, valid, params=QUICK["torch_mlp"])
+    names = model.contract.names
+    rows = model.contract.to_matrix(valid.head(200))
+    month = names.index("month")
+    seen_last = rows.copy()
+    seen_last[:, month] = train["month"].max()
+    beyond = rows.copy()
+    beyond[:, month] = 12.0
+    np.testing.assert_allclose(model.predictor.predict(beyond), model.predictor.predict(seen_last), rtol=1e-6)
+    torch_mlp.save(model.predictor, tmp_path / "model", {})
+    np.testing.assert_array_equal(torch_mlp.load(tmp_path / "model").predict(beyond), model.predictor.predict(beyond))
+
+
+def test_a_torch_model_saved_before_the_clamp_still_loads(feature_frame, tmp_path):
+    import torch
+
+    from ml_platform.specs import torch_mlp
+
+    train, valid = WINDOW.split(feature_frame)
+    model = fit_candidate(SPECS["torch_mlp"], train, valid, params=QUICK["torch_mlp"])
+    torch_mlp.save(model.predictor, tmp_path / "model", {})
+    state = torch.load(tmp_path / "model" / torch_mlp.WEIGHTS, weights_only=True)
+    torch.save({k: v for k, v in state.items() if k not in ("low", "high")}, tmp_path / "model" / torch_mlp.WEIGHTS)
+    rows = model.contract.to_matrix(valid.head(50))
+    assert torch_mlp.load(tmp_path / "model").predict(rows).shape == (50,)
+    torch.save({**state, "extra": torch.zeros(1)}, tmp_path / "model" / torch_mlp.WEIGHTS)
+    with pytest.raises(RuntimeError, match="unexpected"):
+        torch_mlp.load(tmp_path / "model")
