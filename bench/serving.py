@@ -41,7 +41,6 @@ import uvloop
 
 from bench import wrk
 from bench.loadgen import run_load
-from bench.wrk import run_wrk
 from ml_platform import registry, warehouse
 from ml_platform.features import request_for
 from ml_platform.serving import batch
@@ -141,7 +140,7 @@ def measure(port: int, path: str, bodies: list[bytes], pid: int, seconds: float,
     with RssSampler(pid) as rss:
         start_rss = rss.sample()
         if load == "wrk" and rate is None:
-            result = run_wrk(port, path, bodies, connections=connections, duration_s=seconds)
+            result = wrk.run_wrk(port, path, bodies, connections=connections, duration_s=seconds)
         else:
             result = uvloop.run(run_load(port, path, bodies, connections=connections, duration_s=seconds,
                                          rate_per_s=rate)).summary()

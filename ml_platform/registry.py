@@ -30,6 +30,11 @@ from ml_platform.features import FeatureContract
 from ml_platform.specs import SPECS, Predictor
 from ml_platform.training import TrainedModel, TrainWindow
 
+log = logging.getLogger(__name__)
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+
 
 def prepare_model_logging() -> None:
     """Start, beside training, the one slow step of logging a model that does not need the model.
@@ -43,11 +48,6 @@ def prepare_model_logging() -> None:
     build_map = getattr(requirements_utils, "_init_modules_to_packages_map", None)
     if build_map is not None and getattr(requirements_utils, "_MODULES_TO_PACKAGES", None) is None:
         threading.Thread(target=build_map, name="mlflow-requirements-map", daemon=True).start()
-
-log = logging.getLogger(__name__)
-
-CHALLENGER = "challenger"
-CHAMPION = "champion"
 
 
 def ensure_experiment(name: str, artifact_location: str) -> str:
