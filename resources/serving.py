@@ -23,8 +23,8 @@ class BentoResource(dg.ConfigurableResource):
             "MLFLOW_DISABLE_TELEMETRY": "true",
         }
 
-    def build(self, version: str | None = None) -> str:
-        return deploy.build_bento(Path(self.project_root), self.env, version)
+    def build(self) -> str:
+        return deploy.build_bento(Path(self.project_root), self.env)
 
     def deploy(self, bento_tag: str, model_version: str, shadow_version: str = ""):
         """Serve ``model_version`` (smoke-tested on the online snapshot's example flight), shadowed by another."""

@@ -26,6 +26,7 @@ for _unused in ("sklearn", "pandas"):
 
 import bentoml  # noqa: E402
 
+from ml_platform.serving import BENTO_NAME
 from ml_platform.serving.app import create_app, load_endpoints
 
 HOT_PATH = "/predict$"  # a regex over the URL: the single-row route only, /predict_batch stays traced
@@ -40,7 +41,7 @@ TIMEOUT_S = 2
 
 
 @bentoml.service(
-    name="flight_delay",
+    name=BENTO_NAME,
     workers="cpu_count",
     traffic={"timeout": TIMEOUT_S},
     logging={"access": {"enabled": False}},

@@ -136,3 +136,27 @@ def test_a_shadow_version_is_scored_and_logged_but_never_answers(loop, versions,
     assert all(abs(logged[k]["champion"] - p) < 1e-12 for k, p in sent.items())
     # the second version was registered from the same model files: the shadow must agree exactly
     assert all(abs(r["challenger"] - r["champion"]) < 1e-6 for r in rows)
+
+
+def test_a_bento_is_built_once_per_content_of_its_code(loop, tmp_path):
+    """A promotion reuses the stored bento; a change to the code it packs builds a new one."""
+    import shutil
+
+    from ml_platform.settings import PROJECT_ROOT
+
+    _, settings = loop
+    env = settings.subprocess_env()
+    deployed = deploy.read_record(settings.serving_dir).bento_tag
+    stored = sorted((settings.bentoml_home / "bentos" / "flight_delay").iterdir())
+    assert deploy.build_bento(PROJECT_ROOT, env) == deployed
+    assert sorted((settings.bentoml_home / "bentos" / "flight_delay").iterdir()) == stored  # nothing built
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "ml_platform", project / "ml_platform",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PROJECT_ROOT / "bentofile.yaml", project)
+    assert deploy.bento_version(project) == deployed.split(":")[1]  # the content, not the folder
+    with open(project / "ml_platform" / "serving" / "app.py", "a") as changed:
+        changed.write("\n# a changed line\n")
+    rebuilt = deploy.build_bento(project, env)
+    assert rebuilt.split(":") == ["flight_delay", deploy.bento_version(project)] and rebuilt != deployed
+    assert (settings.bentoml_home / "bentos" / "flight_delay" / rebuilt.split(":")[1] / "bento.yaml").exists()
