@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -114,19 +113,10 @@ class MonitoringStore:
     def write_profile(self, day: date, view: DatasetProfileView) -> lake.Location:
         return profiling.write(view, self._day("profiles", day, ".bin"))
 
-    def window_profile(self, day: date, days: int = DRIFT_DAYS,
-                       loaded: dict[date, DatasetProfileView] | None = None) -> DatasetProfileView:
-        """The daily profiles of the ``days`` up to ``day``, merged (whylogs sketches merge).
-
-        ``loaded`` holds the views already in memory and keeps the ones read here: a run over a week
-        reads each stored profile once instead of once per day it falls into.
-        """
-        loaded = {} if loaded is None else loaded
-        for n in range(days):
-            wanted = day - timedelta(days=n)
-            if wanted not in loaded and (data := lake.read_bytes(self._day("profiles", wanted, ".bin"))):
-                loaded[wanted] = DatasetProfileView.deserialize(data)
-        return reduce(DatasetProfileView.merge, [loaded[d] for d in sorted(loaded) if 0 <= (day - d).days < days])
+    def profiles(self, days: list[date]) -> dict[date, DatasetProfileView]:
+        """The stored daily profiles of ``days`` (days without one are left out)."""
+        found = {day: lake.read_bytes(self._day("profiles", day, ".bin")) for day in days}
+        return {day: DatasetProfileView.deserialize(data) for day, data in found.items() if data}
 
     def write_drift(self, day: date, scores: dict[str, float], rows: int, reference_version: str | None) -> None:
         self._write_json(self._day("drift", day, ".json"),
@@ -205,16 +195,22 @@ def profile_days(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel
     """
     reference = store.reference()
     compared = [*columns, PREDICTION] if model is not None else columns
-    records, loaded = [], {}
+    profiled, flights = {}, {}
     for day, part in _by_day(frame):
-        loaded[day] = profile_scored(part, model, columns)
-        store.write_profile(day, loaded[day])
-        week = store.window_profile(day, loaded=loaded)
+        profiled[day], flights[day] = profile_scored(part, model, columns), part.height
+        store.write_profile(day, profiled[day])
+    if not profiled:
+        return []
+    first = min(profiled)
+    before = store.profiles([first - timedelta(days=n) for n in range(DRIFT_DAYS - 1, 0, -1)])
+    weeks = profiling.trailing_merges({**before, **profiled}, sorted(profiled), DRIFT_DAYS)
+    records = []
+    for day, week in weeks.items():
         rows = week.get_column(columns[0]).get_metric("counts").n.value
         scores = {} if reference is None else {
             name: entry["score"] for name, entry in profiling.drift_scores(week, reference[1], compared).items()}
         store.write_drift(day, scores, rows, reference[0].version if reference else None)
-        records.append({"day": day, "rows": rows, "flights": part.height, "scores": scores})
+        records.append({"day": day, "rows": rows, "flights": flights[day], "scores": scores})
     return records
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 
+from collections.abc import Mapping
+from datetime import date, timedelta
+
 import numpy as np
 import polars as pl
 
@@ -62,6 +65,36 @@ def read(location: lake.Location) -> DatasetProfileView:
     if data is None:
         raise FileNotFoundError(f"no whylogs profile at {location}")
     return DatasetProfileView.deserialize(data)
+
+
+def trailing_merges(views: Mapping[date, DatasetProfileView], days: list[date],
+                    width: int) -> dict[date, DatasetProfileView]:
+    """For each of ``days``, its view merged with those of the ``width - 1`` days before it (where they exist).
+
+    Sliding-window aggregation in blocks of ``width`` days: a window is the tail of one block merged with
+    the head of the next, and heads and tails are running merges, so a day costs about three merges
+    instead of ``width - 1`` (merging is most of the time of a drift score).
+    """
+    origin = min(days) - timedelta(days=width - 1)
+    span = [views.get(origin + timedelta(days=n)) for n in range((max(days) - origin).days + 1)]
+    heads: list[DatasetProfileView | None] = []
+    tails: list[DatasetProfileView | None] = [None] * len(span)
+    for start in range(0, len(span), width):
+        block = range(start, min(start + width, len(span)))
+        for n in block:
+            heads.append(_merge(heads[-1] if n > start else None, span[n]))
+        for n in reversed(block):
+            tails[n] = _merge(tails[n + 1] if n + 1 < block.stop else None, span[n])
+    windows = {}
+    for day in days:
+        last = (day - origin).days
+        first = last - width + 1
+        windows[day] = heads[last] if first % width == 0 else _merge(tails[first], heads[last])
+    return windows
+
+
+def _merge(a: DatasetProfileView | None, b: DatasetProfileView | None) -> DatasetProfileView | None:
+    return b if a is None else a if b is None else a.merge(b)
 
 
 def summary(view: DatasetProfileView) -> pl.DataFrame:

@@ -57,3 +57,22 @@ def test_ks_statistic_is_whylogs_ks_test_statistic(feature_frame):
         assert profiling.ks_statistic(early.get_column(name), late.get_column(name)) == pytest.approx(expected, abs=1e-12)
     assert profiling.ks_statistic(early.get_column("temp"), late.get_column("temp")) > 0.1  # shifted
     assert profiling.ks_statistic(early.get_column("carrier"), late.get_column("carrier")) is None  # a category
+
+
+def test_trailing_merges_are_each_days_window_with_gaps_and_any_start():
+    """Each window counts exactly the rows of the days it covers; days without a profile are skipped."""
+    from datetime import date, timedelta
+
+    import polars as pl
+
+    start = date(2013, 3, 1)
+    sizes = {start + timedelta(days=n): 10 + n for n in range(30) if n not in (4, 12, 13)}  # three missing days
+    views = {day: profiling.profile(pl.DataFrame({"x": list(range(rows))})) for day, rows in sizes.items()}
+    for width in (1, 3, 7):
+        for first in (start + timedelta(days=6), start + timedelta(days=15)):
+            days = [d for d in sorted(sizes) if d >= first]
+            windows = profiling.trailing_merges(views, days, width)
+            assert list(windows) == days
+            for day, window in windows.items():
+                expected = sum(rows for d, rows in sizes.items() if 0 <= (day - d).days < width)
+                assert window.get_column("x").get_metric("counts").n.value == expected, (width, day)
