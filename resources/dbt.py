@@ -8,6 +8,7 @@ to about 1 s. Row counts are ours (``WarehouseResource``), read once dbt has rel
 
 import contextlib
 import io
+import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ from importlib import metadata
 from pathlib import Path
 
 import dagster as dg
-import orjson
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource
 from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
 from packaging import version
@@ -37,7 +37,7 @@ class PlatformDbtResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        # the executable is this environment's dbt-core, so its version is the installed package's
+        # dbt runs from this environment's dbt-core: its version is the installed package's
         return version.parse(metadata.version("dbt-core"))
 
     def build(self, context: dg.AssetExecutionContext, env: Mapping[str, str] | None = None) -> DbtCliInvocation:
@@ -72,7 +72,7 @@ class FinishedDbt:
         events = list(run.events)
         if run.error and not any(event["info"]["level"] == "error" for event in events):  # dbt raised, said nothing
             events.append({"info": {"name": "MainEncounteredError", "level": "error", "msg": run.error}, "data": {}})
-        lines = b"".join(orjson.dumps(event) + b"\n" for event in events)
+        lines = "".join(json.dumps(event) + "\n" for event in events).encode()
         return cls(run.args, 0 if run.success else (2 if run.error else 1), io.BytesIO(lines))
 
     def wait(self, timeout: float | None = None) -> int:
