@@ -61,10 +61,14 @@ def score(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
     )
 
 
+def profiled_columns(frame: pl.DataFrame, model: LoadedModel | None, columns: list[str]) -> pl.DataFrame:
+    """The day, the features and, when there is a model, its predictions: what a profile holds, by day."""
+    return score(frame, model) if model is not None else frame.select(["flight_date", *columns])
+
+
 def profile_scored(frame: pl.DataFrame, model: LoadedModel | None, columns: list[str]) -> DatasetProfileView:
     """Profile the features (and the model's predictions, when there is a model)."""
-    scored = score(frame, model) if model is not None else frame.select(["flight_date", *columns])
-    return profiling.profile(scored.drop("flight_date"))
+    return profiling.profile(profiled_columns(frame, model, columns).drop("flight_date"))
 
 
 def live_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float] | None:
@@ -165,8 +169,8 @@ class MonitoringStore:
         return [record for _, record in sorted(self._records("decisions").items())]
 
 
-def score_day(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
-    """The model's predictions for a day's flights, with the labels they turned out to have."""
+def score_labelled(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
+    """The model's predictions for the frame's flights, with the labels they turned out to have."""
     return frame.select("flight_id", "flight_date").with_columns(
         pl.Series(LABEL, labels(frame), dtype=pl.Int8),
         pl.Series(PREDICTION, model.predict_frame(frame), dtype=pl.Float64),
@@ -196,8 +200,8 @@ def profile_days(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel
     reference = store.reference()
     compared = [*columns, PREDICTION] if model is not None else columns
     profiled, flights = {}, {}
-    for day, part in _by_day(frame):
-        profiled[day], flights[day] = profile_scored(part, model, columns), part.height
+    for day, part in _by_day(profiled_columns(frame, model, columns)):  # one model call for the window
+        profiled[day], flights[day] = profiling.profile(part.drop("flight_date")), part.height
         store.write_profile(day, profiled[day])
     if not profiled:
         return []
@@ -217,13 +221,12 @@ def profile_days(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel
 def record_live(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel) -> list[dict[str, Any]]:
     """Score each labelled day with the served model; keep the predictions, the day's metrics and the trend."""
     records = []
-    for day, part in _by_day(frame):
-        scored = score_day(part, model)
+    for day, scored in _by_day(score_labelled(frame, model)):  # one model call for the window
         store.write_predictions(day, scored)
         metrics = live_metrics(scored.get_column(LABEL).to_numpy(), scored.get_column(PREDICTION).to_numpy())
         week = trend(store, day)
-        store.write_live(day, model.version, metrics, week, part.height)
-        records.append({"day": day, "rows": part.height, "model_version": model.version,
+        store.write_live(day, model.version, metrics, week, scored.height)
+        records.append({"day": day, "rows": scored.height, "model_version": model.version,
                         "auc": metrics and metrics["auc"], "logloss": metrics and metrics["logloss"],
                         "ece": metrics and metrics["ece"], "auc_7d": week and week["auc"]})
     return records
