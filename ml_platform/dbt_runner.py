@@ -76,7 +76,12 @@ def _env_read(manifest, per_run_env: Collection[str]) -> dict[str, str]:
 
 
 def _error(result) -> str | None:
-    return None if result.exception is None else f"{type(result.exception).__name__}: {result.exception}"
+    """What dbt raised, as text; an interrupt (a cancelled run, Ctrl-C) goes on up instead of being a dbt error."""
+    if result.exception is None:
+        return None
+    if not isinstance(result.exception, Exception):  # dbtRunner catches BaseException
+        raise result.exception
+    return f"{type(result.exception).__name__}: {result.exception}"
 
 
 def _release_duckdb() -> None:

@@ -5,6 +5,7 @@ drives the landing sensor against it, and serves a day's flights through the onl
 """
 
 import shutil
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -119,12 +120,10 @@ def test_dbt_runs_in_process_parses_once_and_compiles_each_window(platform, tmp_
     import sys
 
     from ml_platform import dbt_runner
-    from resources.dbt import WINDOW_ENV, window_env
+    from resources.dbt import window_env
 
     dbt = platform.resources["dbt"]
-    folders = {"project_dir": Path(dbt.project_dir), "profiles_dir": Path(dbt.profiles_dir or dbt.project_dir),
-               "target_path": tmp_path / "target", "profile_args": ["--target", dbt.target],
-               "per_run_env": WINDOW_ENV}
+    folders = _dbt_folders(dbt, tmp_path)
     compiled = tmp_path / "target" / "compiled" / "ml_platform" / "models" / "staging" / "stg_flights.sql"
     parsed = []
     with pytest.MonkeyPatch.context() as env:
@@ -145,6 +144,43 @@ def test_dbt_runs_in_process_parses_once_and_compiles_each_window(platform, tmp_
     # dbt --version is not run per invocation: the version dagster-dbt is told is the installed dbt-core's
     reported = subprocess.run([dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True).stdout
     assert f"installed: {dbt._cli_version}" in reported
+
+
+def _dbt_folders(dbt: PlatformDbtResource, tmp_path: Path) -> dict:
+    from resources.dbt import WINDOW_ENV
+
+    return {"project_dir": Path(dbt.project_dir), "profiles_dir": Path(dbt.profiles_dir or dbt.project_dir),
+            "target_path": tmp_path / "target", "profile_args": ["--target", dbt.target], "per_run_env": WINDOW_ENV}
+
+
+def test_an_interrupted_dbt_run_is_an_interrupt_and_leaves_duckdb_whole_and_free(platform, tmp_path):
+    """A cancelled run (Dagster interrupts the step) stops dbt, is not reported as a dbt error, loses nothing."""
+    import _thread
+    import subprocess
+    import sys
+    import threading
+
+    from ml_platform import dbt_runner
+    from resources.dbt import window_env
+
+    folders = _dbt_folders(platform.resources["dbt"], tmp_path)
+    rows = warehouse.read_features(platform.settings.duckdb_path).height
+    assert dbt_runner.invoke(["ls"], **folders).parsed  # the parse is done: the interrupt lands in the build
+    returned = False
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in window_env(FIRST, LAST).items():
+            env.setenv(name, value)
+        with pytest.raises(KeyboardInterrupt):
+            threading.Timer(0.3, _thread.interrupt_main).start()
+            dbt_runner.invoke(["build", "--select", "tag:daily"], **folders)
+            returned = True
+            time.sleep(5)
+    assert not returned
+    write = f"import duckdb; duckdb.connect({str(platform.settings.duckdb_path)!r}).execute('checkpoint')"
+    subprocess.run([sys.executable, "-c", write], check=True)
+    assert warehouse.read_features(platform.settings.duckdb_path).height == rows
+    assert dbt_runner.invoke(["build", "--select", "tag:daily"], **folders).success
+    assert warehouse.read_features(platform.settings.duckdb_path).height == rows
 
 
 def test_a_dbt_error_fails_the_step_with_dbts_message_and_a_rerun_recovers(platform):
