@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import threading
 import time
 from urllib.parse import urlsplit
@@ -52,9 +53,14 @@ def main() -> None:
     online = OnlineFeatures.load(deploy.snapshot_path(state))
     rows = warehouse.read_schedule(settings.duckdb_path, online.day, online.day).head(100)
     bodies = [json.dumps({"flight": scheduled_request(r, online)}).encode() for r in rows.iter_rows(named=True)]
+    tag = deploy.build_bento(PROJECT_ROOT, env)  # into the home's store, unless the same content is there
+    with tempfile.TemporaryDirectory() as empty_store:  # a cold `bentoml build`, into a store of its own
+        started = time.perf_counter()
+        deploy.build_bento(PROJECT_ROOT, {**env, "BENTOML_HOME": empty_store})
+        build_s = time.perf_counter() - started
     started = time.perf_counter()
-    tag = deploy.build_bento(PROJECT_ROOT, env)
-    build_s = time.perf_counter() - started
+    deploy.build_bento(PROJECT_ROOT, env)  # what a promotion with unchanged code pays: the stored bento
+    reuse_s = time.perf_counter() - started
     switches = []
 
     def switch(label: str, cold: bool) -> None:
@@ -91,7 +97,7 @@ def main() -> None:
     result = outcome["result"].summary()
     report = {"machine": {"cpus": os.cpu_count(), "loadavg_before": load_before, "loadavg_after": os.getloadavg(),
                           "note": "shared machine; the load runs on the same cores as the new version's start"},
-              "bento_build_s": round(build_s, 1), "switches": switches,
+              "bento_build_s": round(build_s, 1), "bento_reuse_s": round(reuse_s, 3), "switches": switches,
               "load_during_switches": result, "failed_requests": result["errors"]}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2))
