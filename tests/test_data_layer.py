@@ -117,7 +117,6 @@ def test_materializing_a_day_twice_gives_the_same_rows(platform):
 def test_dbt_runs_in_process_parses_once_and_compiles_each_window(platform, tmp_path):
     """One parse per process and target folder; each window compiles its own dates; DuckDB is released."""
     import subprocess
-    import sys
 
     from ml_platform import dbt_runner
     from resources.dbt import window_env
@@ -134,9 +133,7 @@ def test_dbt_runs_in_process_parses_once_and_compiles_each_window(platform, tmp_
             assert run.success, run.events
             assert f"'{day}'" in compiled.read_text()
             parsed.append(run.parsed)
-            # a writer in another process gets DuckDB's lock right after the run
-            write = f"import duckdb; duckdb.connect({str(platform.settings.duckdb_path)!r}).execute('checkpoint')"
-            subprocess.run([sys.executable, "-c", write], check=True)
+            _write_from_another_process(platform.settings.duckdb_path)  # DuckDB's lock is free right after the run
         env.setenv("ML_PLATFORM_LAKE", str(tmp_path / "another-lake"))  # read at parse: the parse is stale
         parsed.append(dbt_runner.invoke(["ls", "--select", "stg_flights"], **folders).parsed)
     assert parsed == [True, False, True]
@@ -144,6 +141,15 @@ def test_dbt_runs_in_process_parses_once_and_compiles_each_window(platform, tmp_
     # dbt --version is not run per invocation: the version dagster-dbt is told is the installed dbt-core's
     reported = subprocess.run([dbt.dbt_executable, "--version"], capture_output=True, text=True, check=True).stdout
     assert f"installed: {dbt._cli_version}" in reported
+
+
+def _write_from_another_process(duckdb_path: Path) -> None:
+    """Fails unless a writer in another process can take DuckDB's lock."""
+    import subprocess
+    import sys
+
+    write = f"import duckdb; duckdb.connect({str(duckdb_path)!r}).execute('checkpoint')"
+    subprocess.run([sys.executable, "-c", write], check=True)
 
 
 def _dbt_folders(dbt: PlatformDbtResource, tmp_path: Path) -> dict:
@@ -156,8 +162,6 @@ def _dbt_folders(dbt: PlatformDbtResource, tmp_path: Path) -> dict:
 def test_an_interrupted_dbt_run_is_an_interrupt_and_leaves_duckdb_whole_and_free(platform, tmp_path):
     """A cancelled run (Dagster interrupts the step) stops dbt, is not reported as a dbt error, loses nothing."""
     import _thread
-    import subprocess
-    import sys
     import threading
 
     from ml_platform import dbt_runner
@@ -176,8 +180,7 @@ def test_an_interrupted_dbt_run_is_an_interrupt_and_leaves_duckdb_whole_and_free
             returned = True
             time.sleep(5)
     assert not returned
-    write = f"import duckdb; duckdb.connect({str(platform.settings.duckdb_path)!r}).execute('checkpoint')"
-    subprocess.run([sys.executable, "-c", write], check=True)
+    _write_from_another_process(platform.settings.duckdb_path)
     assert warehouse.read_features(platform.settings.duckdb_path).height == rows
     assert dbt_runner.invoke(["build", "--select", "tag:daily"], **folders).success
     assert warehouse.read_features(platform.settings.duckdb_path).height == rows

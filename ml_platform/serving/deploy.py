@@ -94,9 +94,9 @@ def build_bento(project_root: Path, env: dict[str, str]) -> str:
 
 def bento_version(project_root: Path) -> str:
     """A digest of what ``bentoml build`` packs: BentoML's version, the bentofile and the files it includes."""
-    bentofile = project_root / "bentofile.yaml"
-    digest = hashlib.sha256(metadata.version("bentoml").encode() + bentofile.read_bytes())
-    included = {path for pattern in yaml.safe_load(bentofile.read_text()).get("include", ["*"])
+    bentofile = (project_root / "bentofile.yaml").read_bytes()
+    digest = hashlib.sha256(metadata.version("bentoml").encode() + bentofile)
+    included = {path for pattern in yaml.safe_load(bentofile).get("include", ["*"])
                 for path in project_root.glob(pattern) if path.is_file() and "__pycache__" not in path.parts}
     for path in sorted(included):
         digest.update(path.relative_to(project_root).as_posix().encode() + b"\0" + path.read_bytes())
