@@ -29,15 +29,29 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def host_steal_s() -> float:
+    """CPU time the hypervisor gave to other guests, all cores together (/proc/stat): a shared host's tax."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()  # cpu user nice system idle iowait irq softirq steal
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
 def run_case(module: str, case: str, *args: str) -> dict[str, Any]:
-    """Run one case in a fresh interpreter so its time and peak memory are its own."""
-    started = time.perf_counter()
+    """Run one case in a fresh interpreter so its time and peak memory are its own.
+
+    Besides wall time: the CPU seconds of the case and the children it waited for (steady where wall
+    time is not), and the host's steal over the case (how much of the machine other guests took).
+    """
+    started, steal = time.perf_counter(), host_steal_s()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, "-m", module, "--case", case, *args],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{module} --case {case} failed:\n{done.stderr[-3000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["process_wall_s"] = round(time.perf_counter() - started, 3)
+    result["process_cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1)
+    result["host_steal_s"] = round(host_steal_s() - steal, 1)
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 
+import os
 from collections.abc import Mapping
 from datetime import date, timedelta
 
@@ -12,10 +13,13 @@ import polars as pl
 if not hasattr(np, "unicode_"):  # whylogs 1.6 still references np.unicode_, removed in NumPy 2
     np.unicode_ = np.str_  # type: ignore[attr-defined]
 
+os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "True")  # read when whylogs is imported: no usage pings home
+
 import whylogs as why  # noqa: E402
 from whylogs.core import DatasetProfileView  # noqa: E402
 from whylogs.core.datatypes import AnyType, Fractional, Integral, String  # noqa: E402
 from whylogs.core.metrics import StandardMetric  # noqa: E402
+from whylogs.core.preprocessing import ColumnProperties  # noqa: E402
 from whylogs.core.resolvers import COLUMN_METRICS, MetricSpec, ResolverSpec  # noqa: E402
 from whylogs.core.schema import DeclarativeSchema  # noqa: E402
 
@@ -48,11 +52,24 @@ KS_QUANTILES = np.linspace(0, 1, 100).tolist()  # where the two CDFs are compare
 
 
 def profile(frame: pl.DataFrame) -> DatasetProfileView:
-    """Profile a frame; strings go in as object dtype, the form whylogs handles on NumPy 2."""
-    pandas_frame = frame.to_pandas(use_pyarrow_extension_array=False)
+    """Profile a frame, feeding whylogs the forms it logs without a Python call per value.
+
+    Given object columns, whylogs type-checks each value with six lambdas, and it runs an ``isinf``
+    lambda over each float. Strings go in as pandas' string dtype, and float columns with no null,
+    NaN or inf are declared homogeneous (whylogs' own schema property): the same profile, in about
+    60 % of the time for a day of features (measured).
+    """
+    pandas_frame = frame.to_pandas(use_pyarrow_extension_array=False).astype(
+        {name: "string[python]" for name, dtype in frame.schema.items() if dtype == pl.String})
+    whole = {name: (pandas_frame.dtypes[name], ColumnProperties.homogeneous)
+             for name, dtype in frame.schema.items() if dtype.is_float() and _finite(frame.get_column(name))}
     # a schema per profile: a whylogs schema remembers every column it has resolved, so a shared one
     # would give each profile the columns of all the frames logged before it
-    return why.log(pandas=pandas_frame, schema=DeclarativeSchema(RESOLVERS)).view()
+    return why.log(pandas=pandas_frame, schema=DeclarativeSchema(RESOLVERS, types=whole)).view()
+
+
+def _finite(column: pl.Series) -> bool:
+    return column.null_count() == 0 and bool(column.is_finite().all())
 
 
 def write(view: DatasetProfileView, location: lake.Location) -> lake.Location:

@@ -6,6 +6,7 @@ Registry stages are deprecated in MLflow; the platform uses aliases only (``chal
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -143,9 +144,22 @@ def load_model(model_name: str, alias: str = CHAMPION, version: str | None = Non
     version = version or alias_version(model_name, alias)
     if version is None:
         raise LookupError(f"registered model {model_name!r} has no {alias!r} alias: train and promote first")
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}"))
-    metadata = mlflow.models.Model.load(local).metadata or {}
-    predictor = SPECS[metadata["model_spec"]].load(local)
+    registered = MlflowClient().get_model_version(model_name, version)
+    return _load_version(mlflow.get_registry_uri(), model_name, version, registered.creation_timestamp)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_version(registry_uri: str, model_name: str, version: str, created: int) -> LoadedModel:
+    """One registered version, loaded once per process (its creation time tells a re-created registry apart).
+
+    A version's files never change, and a process that runs many steps (a replay, Dagster's in-process
+    executor) scores with the same champion again and again. The download is removed once loaded.
+    """
+    with tempfile.TemporaryDirectory(prefix="ml-platform-model-") as folder:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}",
+                                                         dst_path=folder))
+        metadata = mlflow.models.Model.load(local).metadata or {}
+        predictor = SPECS[metadata["model_spec"]].load(local)
     return LoadedModel(predictor, FeatureContract.from_dict(metadata["feature_contract"]), version, metadata)
 
 

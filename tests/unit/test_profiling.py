@@ -76,3 +76,30 @@ def test_trailing_merges_are_each_days_window_with_gaps_and_any_start():
             for day, window in windows.items():
                 expected = sum(rows for d, rows in sizes.items() if 0 <= (day - d).days < width)
                 assert window.get_column("x").get_metric("counts").n.value == expected, (width, day)
+
+
+def test_fast_profile_is_whylogs_generic_profile(feature_frame):
+    """Strings as pandas strings and finite float columns declared homogeneous: the profile whylogs
+    makes from plain object/float columns, value for value, with nulls, NaN and inf where they occur."""
+    import polars as pl
+    import whylogs as why
+    from whylogs.core.schema import DeclarativeSchema
+
+    frame = feature_frame.drop("flight_id", "flight_date").head(500).with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("dest")).alias("dest"),
+        pl.when(pl.int_range(pl.len()) == 3).then(float("nan")).when(pl.int_range(pl.len()) == 5)
+        .then(float("inf")).otherwise(pl.col("humid")).alias("humid"),
+        pl.when(pl.int_range(pl.len()) == 9).then(None).otherwise(pl.col("temp")).alias("temp"),
+        pl.col("month").round().cast(pl.Int64),
+        pl.when(pl.int_range(pl.len()) % 11 == 0).then(None).otherwise(pl.col("plane_age").round().cast(pl.Int64))
+        .alias("plane_age"),
+    )
+    assert frame["carrier"].null_count() == 0 and frame["visib"].null_count() == 0  # the fast paths are taken too
+    generic = why.log(pandas=frame.to_pandas(use_pyarrow_extension_array=False),
+                      schema=DeclarativeSchema(profiling.RESOLVERS)).view().to_pandas()
+    fast = profiling.profile(frame).to_pandas()
+    assert list(fast.index) == list(generic.index) and list(fast.columns) == list(generic.columns)
+    for column in generic.index:
+        assert fast.loc[column].astype(str).to_dict() == generic.loc[column].astype(str).to_dict(), column
+    assert fast.loc["humid", "counts/inf"] == 1 and fast.loc["humid", "counts/nan"] == 1
+    assert fast.loc["dest", "counts/null"] == len(range(0, 500, 7))

@@ -58,6 +58,21 @@ def test_every_spec_round_trips_through_the_registry(tracking, trained, spec):
     assert "plots/calibration.png" in artifacts
 
 
+def test_a_version_loads_once_and_a_recreated_one_afresh(tracking, trained):
+    """A process that scores with the same champion step after step loads it once; a registry rebuilt
+    at the same place reuses version numbers, and its versions are not mistaken for the old ones."""
+    models, valid = trained
+    record = log(models["lightgbm"])
+    first = registry.load_model("unit_model", version=record.version)
+    assert registry.load_model("unit_model", version=record.version) is first
+    mlflow.MlflowClient().delete_registered_model("unit_model")
+    rebuilt = log(models["torch_mlp"])
+    assert rebuilt.version == record.version
+    loaded = registry.load_model("unit_model", version=rebuilt.version)
+    assert loaded.spec == "torch_mlp"
+    np.testing.assert_allclose(loaded.predict_frame(valid), models["torch_mlp"].valid_predictions, rtol=1e-5)
+
+
 def test_torch_weights_are_a_plain_state_dict(tracking, trained):
     record = log(trained[0]["torch_mlp"])
     local = mlflow.artifacts.download_artifacts(f"models:/unit_model/{record.version}")
