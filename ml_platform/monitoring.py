@@ -133,10 +133,14 @@ class MonitoringStore:
     def write_predictions(self, day: date, scored: pl.DataFrame) -> lake.Location:
         return lake.write_atomic(scored, self._day("predictions", day, ".parquet"))
 
+    def predictions_by_day(self, first: date, last: date) -> dict[date, pl.DataFrame]:
+        """The stored predictions of each day in ``first..last`` (days without any are left out)."""
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        locations = {day: self._day("predictions", day, ".parquet") for day in days}
+        return {day: lake.read(where) for day, where in locations.items() if lake.mtime_ns(where) is not None}
+
     def predictions(self, first: date, last: date) -> pl.DataFrame | None:
-        paths = [self._day("predictions", first + timedelta(days=n), ".parquet")
-                 for n in range((last - first).days + 1)]
-        frames = [lake.read(p) for p in paths if lake.mtime_ns(p) is not None]
+        frames = list(self.predictions_by_day(first, last).values())
         return pl.concat(frames) if frames else None
 
     def _records(self, kind: str) -> dict[date, dict]:
@@ -180,10 +184,12 @@ def score_labelled(frame: pl.DataFrame, model: LoadedModel) -> pl.DataFrame:
 
 def trend(store: MonitoringStore, day: date, days: int = TREND_DAYS) -> dict[str, float] | None:
     """Metrics pooled over the trailing ``days`` of stored predictions (whoever served them)."""
-    pooled = store.predictions(day - timedelta(days=days - 1), day)
-    if pooled is None:
-        return None
-    return live_metrics(pooled.get_column(LABEL).to_numpy(), pooled.get_column(PREDICTION).to_numpy())
+    return _pooled(store.predictions(day - timedelta(days=days - 1), day))
+
+
+def _pooled(frame: pl.DataFrame | None) -> dict[str, float] | None:
+    return None if frame is None else live_metrics(frame.get_column(LABEL).to_numpy(),
+                                                   frame.get_column(PREDICTION).to_numpy())
 
 
 def _by_day(frame: pl.DataFrame) -> list[tuple[date, pl.DataFrame]]:
@@ -219,12 +225,20 @@ def profile_days(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel
 
 
 def record_live(store: MonitoringStore, frame: pl.DataFrame, model: LoadedModel) -> list[dict[str, Any]]:
-    """Score each labelled day with the served model; keep the predictions, the day's metrics and the trend."""
+    """Score each labelled day with the served model; keep the predictions, the day's metrics and the trend.
+
+    The trend of a day is :func:`trend`'s, from the stored week read once for the run rather than per day.
+    """
+    days = _by_day(score_labelled(frame, model))  # one model call for the window
+    if not days:
+        return []
+    stored = store.predictions_by_day(days[0][0] - timedelta(days=TREND_DAYS - 1), days[0][0] - timedelta(days=1))
     records = []
-    for day, scored in _by_day(score_labelled(frame, model)):  # one model call for the window
+    for day, scored in days:
         store.write_predictions(day, scored)
-        metrics = live_metrics(scored.get_column(LABEL).to_numpy(), scored.get_column(PREDICTION).to_numpy())
-        week = trend(store, day)
+        stored[day] = scored
+        metrics = _pooled(scored)
+        week = _pooled(pl.concat([kept for d, kept in stored.items() if (day - d).days < TREND_DAYS]))
         store.write_live(day, model.version, metrics, week, scored.height)
         records.append({"day": day, "rows": scored.height, "model_version": model.version,
                         "auc": metrics and metrics["auc"], "logloss": metrics and metrics["logloss"],

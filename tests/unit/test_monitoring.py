@@ -58,6 +58,27 @@ def test_trend_pools_the_trailing_week_of_stored_predictions(tmp_path):
     assert monitoring.trend(store, d0 - timedelta(days=30)) is None
 
 
+def test_live_trend_of_each_day_is_the_stored_trailing_week(feature_frame, tmp_path):
+    """record_live pools each day's week in memory; it must equal trend() over what is stored,
+    including the days an earlier run stored."""
+    from ml_platform.registry import LoadedModel
+    from ml_platform.specs import SPECS
+    from ml_platform.training import fit_candidate
+    from tests.unit.test_training import QUICK, WINDOW
+
+    fitted = fit_candidate(SPECS["lightgbm"], *WINDOW.split(feature_frame), params=QUICK["lightgbm"])
+    model = LoadedModel(fitted.predictor, fitted.contract, "1", {"model_spec": "lightgbm"})
+    store = monitoring.MonitoringStore(tmp_path / "lake")
+    day = pl.col("flight_date")
+    monitoring.record_live(store, feature_frame.filter(day.is_between(date(2013, 2, 20), date(2013, 3, 3))), model)
+    records = monitoring.record_live(store, feature_frame.filter(day.is_between(date(2013, 3, 4), date(2013, 3, 14))),
+                                     model)
+    assert [r["day"] for r in records] == [date(2013, 3, 4) + timedelta(days=n) for n in range(11)]
+    for record in records:
+        assert record["auc_7d"] == monitoring.trend(store, record["day"])["auc"]
+        assert store.live()[record["day"]]["trend"] == monitoring.trend(store, record["day"])
+
+
 def test_injected_drift_changes_only_its_column_from_its_day(tmp_path):
     drift = landing.InjectedDrift(date(2013, 1, 3))
     landing.land(tmp_path, date(2013, 1, 2), date(2013, 1, 3), drift=drift)
