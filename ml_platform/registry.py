@@ -6,6 +6,7 @@ Registry stages are deprecated in MLflow; the platform uses aliases only (``chal
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -13,6 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -155,12 +157,18 @@ def _load_version(registry_uri: str, model_name: str, version: str, created: int
     A version's files never change, and a process that runs many steps (a replay, Dagster's in-process
     executor) scores with the same champion again and again. The download is removed once loaded.
     """
-    with tempfile.TemporaryDirectory(prefix="ml-platform-model-") as folder:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}",
-                                                         dst_path=folder))
+    with _downloaded(model_name, version) as local:
         metadata = mlflow.models.Model.load(local).metadata or {}
         predictor = SPECS[metadata["model_spec"]].load(local)
     return LoadedModel(predictor, FeatureContract.from_dict(metadata["feature_contract"]), version, metadata)
+
+
+@contextlib.contextmanager
+def _downloaded(model_name: str, version: str) -> Iterator[Path]:
+    """A registered version's MLflow model directory, in a temporary folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="ml-platform-model-") as folder:
+        yield Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}",
+                                                       dst_path=folder))
 
 
 def version_run(model_name: str, version: str) -> tuple[TrainWindow, dict[str, float]]:
@@ -182,11 +190,11 @@ def export_model(model_name: str, version: str, dest: Path) -> Path:
     target = Path(dest) / version
     if (target / "model.json").exists():
         return target
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{model_name}/{version}"))
-    metadata = mlflow.models.Model.load(local).metadata or {}
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{version}-"))
-    shutil.copytree(local, staging, dirs_exist_ok=True)
+    with _downloaded(model_name, version) as local:
+        metadata = mlflow.models.Model.load(local).metadata or {}
+        shutil.copytree(local, staging, dirs_exist_ok=True)
     (staging / "contract.json").write_text(json.dumps(metadata["feature_contract"]))
     info = {"name": model_name, "version": version, "spec": metadata["model_spec"]}
     (staging / "model.json").write_text(json.dumps(info))
