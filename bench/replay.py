@@ -14,6 +14,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from bench.common import RESULTS, emit, run_case, write
 
@@ -37,10 +38,36 @@ def case_replay(days_per_tick: int, inject: bool) -> None:
     whylogs_s = time.perf_counter() - started
     emit({
         "days_per_tick": days_per_tick, "inject_drift": inject, **summary(result),
+        **dagster_event_log(settings.dagster_home),
         "wall_s": round(result.wall_s, 1), "profiling_share": round(result.profiling_share, 4),
         "step_seconds": {k: round(v, 1) for k, v in sorted(result.step_seconds.items(), key=lambda kv: -kv[1])},
         "whylogs_rows_per_s": round(frame.height / whylogs_s), "report": str(result.report),
     })
+
+
+def dagster_event_log(dagster_home: Path, sample: int = 1500) -> dict[str, Any]:
+    """How many events the replay stored in Dagster's event log, and what storing one costs on its own.
+
+    The cost is measured here, after the replay: the events of its first runs (``sample`` or a few more)
+    are stored again into an empty instance through the same SQLite storage, a run's first event creating
+    that run's database as it did in the replay.
+    """
+    import dagster as dg
+
+    replayed = dg.DagsterInstance.local_temp(tempdir=str(dagster_home))
+    runs = [replayed.all_logs(run.run_id) for run in reversed(replayed.get_runs())]  # oldest first
+    sampled = []
+    for entries in runs:
+        if len(sampled) >= sample:
+            break
+        sampled += entries
+    with tempfile.TemporaryDirectory() as empty:
+        storage = dg.DagsterInstance.local_temp(tempdir=empty).event_log_storage
+        started = time.perf_counter()
+        for entry in sampled:
+            storage.store_event(entry)
+        seconds = time.perf_counter() - started
+    return {"dagster_events": sum(map(len, runs)), "dagster_ms_per_stored_event": round(seconds / len(sampled) * 1000, 2)}
 
 
 def main() -> None:
