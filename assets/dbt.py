@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 
+from assets.metadata import per_partition
 from assets.partitions import daily_partitions, window_days
 from ml_platform.settings import DBT_PROJECT_DIR
 from resources.dbt import PlatformDbtResource, window_env
@@ -38,12 +39,6 @@ class LayerTranslator(DagsterDbtTranslator):
         )
 
 
-def _build(context: dg.AssetExecutionContext, dbt: PlatformDbtResource, warehouse: WarehouseResource, window=None):
-    # dbt holds DuckDB's single write lock until it exits: collect its events, then count rows
-    events = list(dbt.build(context, env=window_env(*window) if window else None).stream())
-    return warehouse.with_row_counts(events, dbt_project.manifest_path, window)
-
-
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -53,7 +48,8 @@ def _build(context: dg.AssetExecutionContext, dbt: PlatformDbtResource, warehous
 )
 def reference_dbt_models(context: dg.AssetExecutionContext, dbt: PlatformDbtResource, warehouse: WarehouseResource):
     """Staging views over the reference tables; dbt tests become asset checks."""
-    yield from _build(context, dbt, warehouse)
+    # dbt holds DuckDB's single write lock until it exits: collect its events, then count rows
+    yield from warehouse.with_row_counts(list(dbt.build(context).stream()), dbt_project.manifest_path)
 
 
 @dbt_assets(
@@ -69,4 +65,8 @@ def daily_dbt_models(context: dg.AssetExecutionContext, dbt: PlatformDbtResource
     """Daily staging and point-in-time features for the run's partition window; dbt tests become asset checks."""
     first, last = window_days(context)
     context.log.info(f"building {first}..{last}")
-    yield from _build(context, dbt, warehouse, (first, last))
+    events = list(dbt.build(context, env=window_env(first, last)).stream())  # counted once dbt lets go of DuckDB
+    for output, by_day in warehouse.daily_row_counts(events, dbt_project.manifest_path, (first, last)).items():
+        per_partition(context, {day: {"dagster/row_count": rows} for day, rows in by_day.items()},
+                      context.asset_key_for_output(output))
+    yield from events

@@ -2,6 +2,8 @@
 
 import base64
 from collections.abc import Mapping
+from datetime import date
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -37,3 +39,14 @@ def records_table(records: list[dict], columns: list[str] | None = None) -> dg.M
 def png(image: bytes) -> dg.MetadataValue:
     """A PNG the UI shows inline (a data URI in markdown, as Dagster's own examples do)."""
     return dg.MetadataValue.md(f"![plot](data:image/png;base64,{base64.b64encode(image).decode()})")
+
+
+def per_partition(context: dg.AssetExecutionContext, by_day: Mapping[date, Mapping[str, Any]],
+                  asset_key: dg.AssetKey | None = None) -> None:
+    """Each day's metadata onto that day's partition only.
+
+    A range run's result metadata is copied onto every partition it materialized: a window's total row
+    count would read as each day's, and a plot would be stored once per day.
+    """
+    for day, metadata in by_day.items():
+        context.add_asset_metadata(metadata, asset_key=asset_key, partition_key=day.isoformat())

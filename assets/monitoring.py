@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from assets.metadata import png, records_table
+from assets.metadata import per_partition, png, records_table
 from assets.partitions import daily_partitions, window_days
 from ml_platform import monitoring, plots, registry
 from ml_platform.features import FEATURES
@@ -70,12 +70,12 @@ def feature_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     drifted = {str(d["day"]): policy.drifted(d["scores"], d["rows"]) for d in days}
     drifted = {day: features for day, features in drifted.items() if features}
     context.log.info(f"profiled {len(days)} days; drift above thresholds on {len(drifted)}")
-    yield dg.MaterializeResult(metadata={
-        "days": len(days),
-        "dagster/row_count": sum(d["flights"] for d in days),
-        "model_version": model.version if model else "none",
-        "max_drift": max(peak.values(), default=0.0),
-    })
+    per_partition(context, {d["day"]: {
+        "dagster/row_count": d["flights"],
+        "max_drift": max(d["scores"].values(), default=0.0),
+        "drifted": ", ".join(sorted(drifted.get(str(d["day"]), {}))) or "none",
+    } for d in days})
+    yield dg.MaterializeResult(metadata={"model_version": model.version if model else "none"})
     if not peak:
         yield dg.AssetCheckResult(check_name=DRIFT_CHECK, passed=True,
                                   description="no reference profile yet (no champion): nothing to compare")
@@ -115,17 +115,13 @@ def live_performance(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     first, last = window_days(context)
     store = monitoring.MonitoringStore(lake_store.location)
     days = monitoring.record_live(store, warehouse.read_features(first, last), model)
-    latest = days[-1] if days else {}
-    metadata = {
-        "model_version": model.version,
-        "days": len(days),
-        "dagster/row_count": sum(d["rows"] for d in days),
-        **{k: latest[k] for k in ("auc", "auc_7d", "logloss", "ece") if latest.get(k) is not None},
-        "daily": records_table([{k: d[k] for k in ("day", "rows", "auc", "auc_7d", "logloss", "ece")}
-                                for d in days[-31:]]),
-    }
-    if len(days) > 1:
-        metadata["trend"] = png(plots.timeline([d["day"] for d in days], {
-            "daily AUC": [d["auc"] for d in days], "trailing 7-day AUC": [d["auc_7d"] for d in days]},
-            [], "AUC", f"v{model.version} on {first}..{last}"))
-    return dg.MaterializeResult(metadata=metadata)
+    per_partition(context, {d["day"]: {"dagster/row_count": d["rows"], **{
+        k: d[k] for k in ("auc", "auc_7d", "logloss", "ece") if d[k] is not None}} for d in days})
+    if len(days) > 1:  # the window's table and trend once, on its newest day
+        per_partition(context, {days[-1]["day"]: {
+            "daily": records_table([{k: d[k] for k in ("day", "rows", "auc", "auc_7d", "logloss", "ece")}
+                                    for d in days[-31:]]),
+            "trend": png(plots.timeline([d["day"] for d in days], {
+                "daily AUC": [d["auc"] for d in days], "trailing 7-day AUC": [d["auc_7d"] for d in days]},
+                [], "AUC", f"v{model.version} on {first}..{last}"))}})
+    return dg.MaterializeResult(metadata={"model_version": model.version})

@@ -8,7 +8,7 @@ downstream runs.
 
 import dagster as dg
 
-from assets.metadata import column_schema, frame_table
+from assets.metadata import column_schema, frame_table, per_partition
 from assets.partitions import daily_partitions, days_between, window_days
 from ml_platform import contracts, ingest, lake, landing
 from resources.storage import LakeResource, LandingResource
@@ -63,11 +63,13 @@ def _daily_asset(table: str) -> dg.AssetsDefinition:
         (context.log.info if outcome.passed else context.log.error)(outcome.summary())
         rejected = [{"day": str(d), "reasons": "; ".join(r), "quarantined_to": str(outcome.quarantined[d])}
                     for d, r in sorted(outcome.rejected.items())]
+        per_partition(context, {
+            **{day: {"dagster/row_count": rows, "outcome": "stored"} for day, rows in outcome.stored.items()},
+            **{day: {"outcome": "no file landed: partition unchanged"} for day in outcome.missing},
+            **{day: {"outcome": "rejected: " + "; ".join(reasons)} for day, reasons in outcome.rejected.items()},
+        })
         yield dg.MaterializeResult(
             metadata={
-                "dagster/row_count": outcome.rows,
-                "days_stored": len(outcome.stored),
-                "days_without_file": dg.MetadataValue.json([str(d) for d in outcome.missing]),
                 "dagster/column_schema": dg.TableSchema(columns=[
                     dg.TableColumn(c.name, str(c.dtype), constraints=dg.TableColumnConstraints(nullable=c.nullable))
                     for c in contracts.CONTRACTS[table].columns]),

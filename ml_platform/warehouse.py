@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -41,22 +41,27 @@ def _read(duckdb_path: Path, table: str, start: date | None, end: date | None) -
 
 
 @dataclass(frozen=True)
-class RowCount:
-    """What to count: a relation (``schema.table`` or a quoted dbt relation name), optionally by a date column."""
+class DailyRelation:
+    """A relation (``schema.table`` or a quoted dbt relation name) partitioned by a date column."""
 
     relation: str
-    date_column: str | None = None
+    date_column: str
 
 
-def row_counts(duckdb_path: Path, queries: Iterable[RowCount], window: tuple[date, date] | None = None
-               ) -> dict[RowCount, int]:
-    """``count(*)`` of each relation; restricted to ``window`` (inclusive) where a date column is named."""
+def row_counts(duckdb_path: Path, relations: Iterable[str]) -> dict[str, int]:
+    """``count(*)`` of each relation."""
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        return {relation: con.execute(f"select count(*) from {relation}").fetchone()[0] for relation in relations}
+
+
+def daily_row_counts(duckdb_path: Path, relations: Iterable[DailyRelation], first: date, last: date
+                     ) -> dict[DailyRelation, dict[date, int]]:
+    """Rows of each day of ``first..last`` (inclusive) in each relation; a day without rows counts 0."""
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     counts = {}
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
-        for query in queries:
-            if query.date_column and window:
-                sql = f"select count(*) from {query.relation} where {query.date_column} between ? and ?"
-                counts[query] = con.execute(sql, list(window)).fetchone()[0]
-            else:
-                counts[query] = con.execute(f"select count(*) from {query.relation}").fetchone()[0]
+        for daily in relations:
+            by_day = dict(con.execute(f"select {daily.date_column}::date, count(*) from {daily.relation} "
+                                      f"where {daily.date_column} between ? and ? group by 1", [first, last]).fetchall())
+            counts[daily] = {day: by_day.get(day, 0) for day in days}
     return counts

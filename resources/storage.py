@@ -45,19 +45,26 @@ class WarehouseResource(dg.ConfigurableResource):
     def check_leakage(self, first: date, last: date) -> leakage.LeakageReport:
         return leakage.check(Path(self.duckdb_path), first, last)
 
-    def with_row_counts(self, events: list, manifest_path: Path, window: tuple[date, date] | None = None) -> list:
-        """Add ``dagster/row_count`` to dbt model outputs, read once dbt has released the file.
+    def with_row_counts(self, events: list, manifest_path: Path) -> list:
+        """Add each model's ``dagster/row_count`` to its dbt output, read once dbt has released the file."""
+        relations = {name: node["relation_name"] for name, node in _models(events, manifest_path).items()}
+        counts = warehouse.row_counts(Path(self.duckdb_path), set(relations.values()))
+        return [e.with_metadata({**e.metadata, "dagster/row_count": counts[relations[e.output_name]]})
+                if isinstance(e, dg.Output) else e for e in events]
 
-        With a partition window, daily models (keyed by their date column) count only the window's rows.
+    def daily_row_counts(self, events: list, manifest_path: Path, window: tuple[date, date]
+                         ) -> dict[str, dict[date, int]]:
+        """Rows per day of the window in each daily model dbt built (output name -> day -> rows).
+
+        A daily model's ``unique_key`` is its date column: dbt replaces the window's days by it.
         """
-        nodes = json.loads(Path(manifest_path).read_text())["nodes"]
-        outputs = [e for e in events if isinstance(e, dg.Output)]
-        models = {e.output_name: nodes[e.metadata["unique_id"].value] for e in outputs}
-        queries = {name: warehouse.RowCount(node["relation_name"], node["config"].get("unique_key") if window else None)
-                   for name, node in models.items()}
-        counts = warehouse.row_counts(Path(self.duckdb_path), set(queries.values()), window)
-        return [
-            e.with_metadata({**e.metadata, "dagster/row_count": counts[queries[e.output_name]]})
-            if isinstance(e, dg.Output) else e
-            for e in events
-        ]
+        relations = {name: warehouse.DailyRelation(node["relation_name"], node["config"]["unique_key"])
+                     for name, node in _models(events, manifest_path).items()}
+        counts = warehouse.daily_row_counts(Path(self.duckdb_path), set(relations.values()), *window)
+        return {name: counts[relation] for name, relation in relations.items()}
+
+
+def _models(events: list, manifest_path: Path) -> dict[str, dict]:
+    """The manifest node of each model output among dbt's events, by output name."""
+    nodes = json.loads(Path(manifest_path).read_text())["nodes"]
+    return {e.output_name: nodes[e.metadata["unique_id"].value] for e in events if isinstance(e, dg.Output)}

@@ -111,3 +111,15 @@ def test_feature_profile_page_shows_drift_and_its_warning_check(webserver, page)
     assert "Per-feature drift against the champion's reference" in text
     assert "non-blocking" in text  # a drift warning never stops the data
     assert "drift above thresholds on" in text or "no monitored feature above its threshold" in text
+
+
+def test_live_performance_plots_each_days_auc(webserver, page):
+    """Each partition carries its own day's AUC, so the asset's metadata plots are the champion's daily AUC."""
+    open_page(page, f"{webserver}/assets/monitoring/live_performance", "auc_7d")
+    page.get_by_role("button", name="Plots").click()
+    page.get_by_role("button", name="Events").click()  # one point per materialization, i.e. per day
+    page.locator("canvas").first.wait_for()
+    page.screenshot(path=str(SCREENSHOTS / "ui-live-performance-plots.png"), full_page=True)
+    text = page.inner_text("body")
+    assert all(name in text for name in ("auc", "auc_7d", "logloss", "ece", "dagster/row_count"))
+    assert page.locator("canvas").count() >= 5
