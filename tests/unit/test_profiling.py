@@ -48,14 +48,17 @@ def test_ks_statistic_is_whylogs_ks_test_statistic(feature_frame):
 
     frame = feature_frame.drop("flight_id")
     early = profiling.profile(frame.filter(pl.col("flight_date") < date(2013, 2, 1)).drop("flight_date"))
-    late = profiling.profile(frame.filter(pl.col("flight_date") >= date(2013, 3, 1)).drop("flight_date")
-                             .with_columns(pl.col("temp") + 15))
+    spring = frame.filter(pl.col("flight_date") >= date(2013, 3, 1)).drop("flight_date")
+    late = profiling.profile(spring.with_columns(pl.col("temp") + 15))
     numeric = [name for name in early.get_columns() if KS().calculate(late.get_column(name), early.get_column(name))]
     assert {"temp", "distance", "route_delay_rate_28d"} <= set(numeric)
     for name in numeric:
         expected = KS().calculate(late.get_column(name), early.get_column(name)).statistic
         assert profiling.ks_statistic(early.get_column(name), late.get_column(name)) == pytest.approx(expected, abs=1e-12)
-    assert profiling.ks_statistic(early.get_column("temp"), late.get_column("temp")) > 0.1  # shifted
+    # temp is uniform on [-60, 100]: shifted by 15 its D is 15 / 160, up to the sketches' rank error (~0.01)
+    shifted = profiling.ks_statistic(early.get_column("temp"), late.get_column("temp"))
+    unshifted = profiling.ks_statistic(early.get_column("temp"), profiling.profile(spring).get_column("temp"))
+    assert shifted == pytest.approx(15 / 160, abs=0.02) and unshifted < 0.05
     assert profiling.ks_statistic(early.get_column("carrier"), late.get_column("carrier")) is None  # a category
 
 
