@@ -34,7 +34,8 @@ class ReplayResult:
     end: date
     ticks: int = 0
     runs: int = 0
-    failed_runs: list[str] = field(default_factory=list)
+    failed_runs: list[str] = field(default_factory=list)  # errors
+    stopped_runs: list[str] = field(default_factory=list)  # a blocking check failed, as designed (a rejected challenger)
     events: list[report.Event] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
@@ -96,6 +97,7 @@ class Replayer:
         self.cursors: dict[str, str | None] = {}
         self.run_log = run_log
         self.runs: list[tuple[str, bool]] = []
+        self.stopped: list[str] = []  # runs a failed blocking check stopped
         self.step_seconds: dict[str, float] = defaultdict(float)
 
     def tick(self, sensor) -> list:
@@ -118,6 +120,8 @@ class Replayer:
                                      instance=self.instance, run_config={**(run_config or {}), **QUIET}, tags=tags,
                                      partition_key=partition_key, raise_on_error=False)
         self.runs.append((outcome.run_id, outcome.success))
+        if any(not e.passed and e.severity == dg.AssetCheckSeverity.ERROR for e in outcome.get_asset_check_evaluations()):
+            self.stopped.append(outcome.run_id)
         for step, seconds in _step_seconds(self.instance, outcome.run_id).items():
             self.step_seconds[step] += seconds
         return outcome.success
@@ -159,7 +163,8 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, s
     progress.close()
     result.wall_s = time.monotonic() - began
     result.runs, result.step_seconds = len(replayer.runs), dict(replayer.step_seconds)
-    result.failed_runs = [run_id for run_id, ok in replayer.runs if not ok]
+    result.stopped_runs = replayer.stopped
+    result.failed_runs = [run_id for run_id, ok in replayer.runs if not ok and run_id not in replayer.stopped]
     result.report = report.write(MonitoringStore(settings.lake), report.ReportData(
         title=f"Replay {start}..{end}" + (f" with drift injected on {drift.start}" if drift else ""),
         summary=summary(result), events=result.events), _policy(), settings.reports / f"replay-{start}_{end}")
@@ -191,6 +196,7 @@ def summary(result: ReplayResult) -> dict[str, Any]:
         "ticks": result.ticks,
         "runs": result.runs,
         "failed runs": len(result.failed_runs),
+        "runs stopped by a blocking check": len(result.stopped_runs),
         "retrains": sum(e.kind == "retrain" for e in result.events),
         "promotions": len(promotions),
         "served champion": f"v{result.champion}" if result.champion else "none",

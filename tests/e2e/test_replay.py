@@ -36,6 +36,7 @@ def test_replay_ends_with_a_served_champion_and_a_report(replayed):
     report_dir = home / "reports" / "replay-2013-01-01_2013-02-25"
     summary = json.loads((report_dir / "summary.json").read_text())
     assert summary["served champion"] == "v1" and summary["promotions"] == 1
+    assert summary["failed runs"] == summary["runs stopped by a blocking check"] == 0  # the first model passed the gate
     kinds = [e["kind"] for e in summary["events"]]
     assert kinds == ["retrain", "promoted"] and summary["events"][0]["day"] == "2013-02-25"
     assert "first model" in summary["events"][0]["detail"]
