@@ -111,7 +111,11 @@ def test_a_canary_takes_its_fraction_of_requests_until_the_record_drops_it(tmp_p
 
 def test_the_router_stops_the_standby_once_its_grace_period_is_over(tmp_path):
     record = tmp_path / "deployment.json"
-    standby = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    # says when it runs: a SIGTERM between fork and exec would meet the handler this process installed
+    # (Dagster maps SIGTERM to KeyboardInterrupt), which cannot run there, and be lost
+    standby = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+                               start_new_session=True, stdout=subprocess.PIPE, text=True)
+    assert standby.stdout.readline() == "up\n"
     try:
         record.write_text(json.dumps({"url": "http://127.0.0.1:1", "standby_pid": standby.pid,
                                       "standby_until": time.time() + 60}))
@@ -123,3 +127,4 @@ def test_the_router_stops_the_standby_once_its_grace_period_is_over(tmp_path):
     finally:
         standby.kill()
         standby.wait()
+        standby.stdout.close()
