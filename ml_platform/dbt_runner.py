@@ -76,18 +76,11 @@ def _env_read(manifest, per_run_env: Collection[str]) -> dict[str, str]:
 
 
 def _error(result) -> str | None:
-    """What dbt raised, as text; an interrupt (a cancelled run, Ctrl-C) goes on up instead of being a dbt error.
-
-    That includes an interrupt that another error replaced while dbt was cleaning up after it (cancelling
-    connections, writing run results): the interrupt is then that error's context.
-    """
+    """What dbt raised, as text; an interrupt (a cancelled run, Ctrl-C) goes on up instead of being a dbt error."""
     if result.exception is None:
         return None
-    cause = result.exception
-    while cause is not None:
-        if not isinstance(cause, Exception):  # dbtRunner catches BaseException
-            raise cause
-        cause = cause.__cause__ or cause.__context__
+    if not isinstance(result.exception, Exception):  # dbtRunner catches BaseException
+        raise result.exception
     return f"{type(result.exception).__name__}: {result.exception}"
 
 

@@ -5,6 +5,7 @@ drives the landing sensor against it, and serves a day's flights through the onl
 """
 
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -174,14 +175,19 @@ def test_an_interrupted_dbt_run_is_an_interrupt_and_leaves_duckdb_whole_and_free
     rows = warehouse.read_features(platform.settings.duckdb_path).height
     assert dbt_runner.invoke(["ls"], **folders).parsed  # the parse is done: the interrupt lands in the build
     returned = False
-    with pytest.MonkeyPatch.context() as env:
-        for name, value in window_env(FIRST, LAST).items():
-            env.setenv(name, value)
-        with pytest.raises(KeyboardInterrupt):
-            threading.Timer(0.3, _thread.interrupt_main).start()
-            dbt_runner.invoke(["build", "--select", "tag:daily"], **folders)
-            returned = True
-            time.sleep(5)
+    # an interrupt raises, as under Dagster's own handler, even in a suite started in the background (SIGINT ignored)
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            for name, value in window_env(FIRST, LAST).items():
+                env.setenv(name, value)
+            with pytest.raises(KeyboardInterrupt):
+                threading.Timer(0.3, _thread.interrupt_main).start()
+                dbt_runner.invoke(["build", "--select", "tag:daily"], **folders)
+                returned = True
+                time.sleep(5)
+    finally:
+        signal.signal(signal.SIGINT, handler)
     assert not returned
     _write_from_another_process(platform.settings.duckdb_path)
     assert warehouse.read_features(platform.settings.duckdb_path).height == rows

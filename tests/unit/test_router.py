@@ -111,10 +111,13 @@ def test_a_canary_takes_its_fraction_of_requests_until_the_record_drops_it(tmp_p
 
 def test_the_router_stops_the_standby_once_its_grace_period_is_over(tmp_path):
     record = tmp_path / "deployment.json"
-    # says when it runs: a SIGTERM between fork and exec would meet the handler this process installed
-    # (Dagster maps SIGTERM to KeyboardInterrupt), which cannot run there, and be lost
-    standby = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
-                               start_new_session=True, stdout=subprocess.PIPE, text=True)
+    # The stand-in takes SIGTERM's default itself: a suite started in the background has SIGINT ignored, and
+    # Dagster maps SIGTERM to SIGINT's handler, so the child would inherit an ignored SIGTERM. It says when
+    # it is ready, so the signal never lands before that.
+    standby = subprocess.Popen(
+        [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+                               "print('up', flush=True); time.sleep(60)"],
+        start_new_session=True, stdout=subprocess.PIPE, text=True)
     assert standby.stdout.readline() == "up\n"
     try:
         record.write_text(json.dumps({"url": "http://127.0.0.1:1", "standby_pid": standby.pid,
