@@ -15,8 +15,3 @@ def window_days(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContex
     """First and last day (inclusive) of the run's partition window: one day, or a whole backfill range."""
     window = context.partition_time_window
     return window.start.date(), (window.end - timedelta(days=1)).date()
-
-
-def days_between(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-

@@ -9,8 +9,9 @@ downstream runs.
 import dagster as dg
 
 from assets.metadata import column_schema, frame_table, per_partition
-from assets.partitions import daily_partitions, days_between, window_days
+from assets.partitions import daily_partitions, window_days
 from ml_platform import contracts, ingest, lake, landing
+from ml_platform.days import days_between
 from resources.storage import LakeResource, LandingResource
 
 CONTRACT_CHECK = "contract"

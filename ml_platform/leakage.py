@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from ml_platform.days import days_between
 from ml_platform.features import KEY_COLUMNS, LABEL
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ class LeakageReport:
 
 def sample_days(first: date, last: date, k: int = 3) -> list[date]:
     """``k`` days of the window, the last one always among them; the same window gives the same days."""
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    days = days_between(first, last)
     rest = random.Random(f"{first}/{last}").sample(days[:-1], min(k - 1, len(days) - 1))
     return sorted([*rest, days[-1]])
 

@@ -24,6 +24,7 @@ import polars as pl
 from whylogs.core import DatasetProfileView
 
 from ml_platform import lake, profiling
+from ml_platform.days import days_between
 from ml_platform.evaluation import classification_metrics
 from ml_platform.features import LABEL, labels
 from ml_platform.registry import LoadedModel
@@ -135,7 +136,7 @@ class MonitoringStore:
 
     def predictions_by_day(self, first: date, last: date) -> dict[date, pl.DataFrame]:
         """The stored predictions of each day in ``first..last`` (days without any are left out)."""
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        days = days_between(first, last)
         locations = {day: self._day("predictions", day, ".parquet") for day in days}
         return {day: lake.read(where) for day, where in locations.items() if lake.mtime_ns(where) is not None}
 

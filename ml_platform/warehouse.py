@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
+
+from ml_platform.days import days_between
 
 FEATURES_TABLE = "features.flight_features"
 SCHEDULE_TABLE = "staging.stg_flights"
@@ -57,7 +59,7 @@ def row_counts(duckdb_path: Path, relations: Iterable[str]) -> dict[str, int]:
 def daily_row_counts(duckdb_path: Path, relations: Iterable[DailyRelation], first: date, last: date
                      ) -> dict[DailyRelation, dict[date, int]]:
     """Rows of each day of ``first..last`` (inclusive) in each relation; a day without rows counts 0."""
-    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    days = days_between(first, last)
     counts = {}
     with duckdb.connect(str(duckdb_path), read_only=True) as con:
         for daily in relations:
