@@ -16,14 +16,16 @@ from ml_platform.specs import SPECS
 pytestmark = pytest.mark.slow
 
 
+def _materializations(result, *path) -> list:
+    return [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(list(path))]
+
+
 def _metadata(result, *path):
-    events = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(list(path))]
-    return events[-1].materialization.metadata
+    return _materializations(result, *path)[-1].materialization.metadata
 
 
 def _by_partition(result, *path) -> dict:
-    return {e.partition: e.materialization.metadata for e in result.get_asset_materialization_events()
-            if e.asset_key == dg.AssetKey(list(path))}
+    return {e.partition: e.materialization.metadata for e in _materializations(result, *path)}
 
 
 def test_every_asset_materialized_and_every_check_passed(loop):
