@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, emit, run_case, write
+from ml_platform.settings import PROJECT_ROOT
 
 
 def case_replay(days_per_tick: int, inject: bool) -> None:
@@ -78,23 +79,51 @@ def dagster_event_log(dagster_home: Path, sample: int = 1500) -> dict[str, Any]:
             "event_log_storage": type(replayed.event_log_storage).__name__}
 
 
+def fresh_home(event_log: str) -> None:
+    """A new ML_PLATFORM_HOME; ``stock`` gives its instance Dagster's default event log (the plain yaml)."""
+    home = Path(tempfile.mkdtemp(prefix="bench-replay-"))
+    os.environ["ML_PLATFORM_HOME"] = str(home)
+    if event_log == "stock":  # ml-platform leaves an existing dagster.yaml as it is
+        (home / "dagster").mkdir()
+        shutil.copy(PROJECT_ROOT / "deploy" / "dagster.yaml", home / "dagster" / "dagster.yaml")
+
+
+def replay_case(days: int, inject_drift: bool, event_log: str = "pooled") -> dict[str, Any]:
+    fresh_home(event_log)
+    load_before = os.getloadavg()
+    extra = ["--days-per-tick", str(days)] + (["--inject-drift"] if inject_drift else [])
+    return {**run_case("bench.replay", "replay", *extra),
+            "load_average_before": load_before, "load_average_after": os.getloadavg()}
+
+
+def compare_event_logs(days: int, inject_drift: bool) -> None:
+    """The same replay on Dagster's stock SQLite event log, then on the pooled one, back to back."""
+    cases = {event_log: replay_case(days, inject_drift, event_log) for event_log in ("stock", "pooled")}
+    path = write("replay_event_log", {
+        "days_per_tick": days, "cases": cases,
+        "pooled_over_stock_wall": round(cases["pooled"]["wall_s"] / cases["stock"]["wall_s"], 3),
+        "pooled_over_stock_cpu": round(cases["pooled"]["process_cpu_s"] / cases["stock"]["process_cpu_s"], 3)})
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--case")
     parser.add_argument("--days-per-tick", type=int, nargs="+", default=[7, 28],
                         help="one replay per value: how many landed days each sensor tick sees")
     parser.add_argument("--inject-drift", action="store_true")
+    parser.add_argument("--compare-event-logs", action="store_true",
+                        help="replay once on Dagster's stock event log and once on the pooled one (first tick size)")
     args = parser.parse_args()
     if args.case == "replay":
         case_replay(args.days_per_tick[0], args.inject_drift)
         return
+    if args.compare_event_logs:
+        compare_event_logs(args.days_per_tick[0], args.inject_drift)
+        return
     cases = {}
     for days in args.days_per_tick:
-        os.environ["ML_PLATFORM_HOME"] = tempfile.mkdtemp(prefix="bench-replay-")
-        load_before = os.getloadavg()
-        extra = ["--days-per-tick", str(days)] + (["--inject-drift"] if args.inject_drift else [])
-        cases[f"{days}_days_per_tick"] = {**run_case("bench.replay", "replay", *extra),
-                                          "load_average_before": load_before, "load_average_after": os.getloadavg()}
+        cases[f"{days}_days_per_tick"] = replay_case(days, args.inject_drift)
         report = Path(cases[f"{days}_days_per_tick"]["report"]).parent
         shutil.copytree(report, RESULTS / f"replay-2013-{days}d", dirs_exist_ok=True)  # the HTML report, kept
     path = write("replay", {"goal": "whole year <= 300 s on 2 cores; profiling <= 15 % of it",
