@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from ml_platform import landing
-from ml_platform.cli import YEAR, demo_stages
+from ml_platform.cli import YEAR, dagster_environment, demo_stages
 from ml_platform.serving import deploy
 from ml_platform.settings import get_settings
 
@@ -41,7 +41,7 @@ def loop():
 
     settings = get_settings()
     landing.land(settings.landing, *YEAR, sample_every=10)
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    dagster_environment(settings)  # the home's dagster.yaml, as the CLI writes it (the pooled event log)
     instance = dg.DagsterInstance.local_temp(tempdir=str(settings.dagster_home))
     stages = []
     try:
