@@ -3,7 +3,7 @@
 Not a resource: ``ml-platform`` names this class in ``$DAGSTER_HOME/dagster.yaml`` (``event_log_storage``).
 The stock storage builds a new engine and opens a new connection for every write, and closing the
 connection checkpoints the WAL. A year's replay stores about 8,000 events, several writes each: that was
-a quarter of its wall time. Here each shard keeps one engine with a connection pool, so a write is an
+a fifth of its wall time. Here each shard keeps one engine with a connection pool, so a write is an
 insert and a commit; after each run-shard transaction a passive WAL checkpoint touches the shard's
 ``.db`` file, which is what the UI's live run view watches. Schema, files and queries stay Dagster's own:
 a home written by either storage reads the same with the other.
