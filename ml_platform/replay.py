@@ -167,7 +167,8 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, s
     result.failed_runs = [run_id for run_id, ok in replayer.runs if not ok and run_id not in replayer.stopped]
     result.report = report.write(MonitoringStore(settings.lake), report.ReportData(
         title=f"Replay {start}..{end}" + (f" with drift injected on {drift.start}" if drift else ""),
-        summary=summary(result), events=result.events), _policy(), settings.reports / f"replay-{start}_{end}")
+        summary=summary(result), events=result.events, step_seconds=result.step_seconds, wall_s=result.wall_s),
+        _policy(), settings.reports / f"replay-{start}_{end}")
     return result
 
 

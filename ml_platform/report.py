@@ -31,6 +31,8 @@ class ReportData:
     title: str
     summary: dict[str, Any]
     events: list[Event] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)  # wall seconds per Dagster step, all runs summed
+    wall_s: float = 0.0
 
 
 def _series(records: dict[date, dict], days: list[date], *path: str) -> list:
@@ -49,6 +51,17 @@ def _thresholds(policy: RetrainPolicy, features: list[str]) -> dict[str, float]:
     for feature in features:
         by_value.setdefault(policy.threshold(feature), []).append(feature)
     return {f"threshold ({', '.join(names)})": value for value, names in sorted(by_value.items())}
+
+
+def _time_section(steps: list[tuple[str, float]], wall_s: float) -> str:
+    """Seconds and share of the wall time per step, then what no step accounts for (sensor ticks, run start and end)."""
+    if not wall_s:
+        return ""
+    rows = [*steps, ("outside the steps (sensors, starting and ending runs)", wall_s - sum(s for _, s in steps))]
+    cells = "".join(f"<tr><td>{html.escape(step)}</td><td>{seconds:.1f}</td><td>{seconds / wall_s:.0%}</td></tr>"
+                    for step, seconds in rows)
+    head = "<tr><th>step</th><th>seconds</th><th>share of the replay</th></tr>"
+    return f"<h2>Where the time went</h2><table>{head}{cells}</table>\n"
 
 
 def write(store: MonitoringStore, data: ReportData, policy: RetrainPolicy, out_dir: Path, top: int = 6) -> Path:
@@ -76,6 +89,7 @@ def write(store: MonitoringStore, data: ReportData, policy: RetrainPolicy, out_d
         atomic.write_bytes(out_dir / name, image)
     summary_rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                            for k, v in data.summary.items())
+    steps = sorted(data.step_seconds.items(), key=lambda kv: -kv[1])
     event_rows = "".join(f"<tr><td>{e.day}</td><td>{html.escape(e.kind)}</td><td>{html.escape(e.detail)}</td></tr>"
                          for e in data.events)
     page = f"""<!doctype html>
@@ -88,10 +102,11 @@ table{{border-collapse:collapse}}tr:nth-child(even){{background:#f4f4f4}}</style
 <h2>Drift</h2><img src="drift.png" alt="drift scores">
 <h2>Champion versions</h2><img src="versions.png" alt="champion versions">
 <h2>Events</h2><table><tr><th>day</th><th>event</th><th>detail</th></tr>{event_rows}</table>
-</body></html>
+{_time_section(steps, data.wall_s)}</body></html>
 """
     page_path = atomic.write_text(out_dir / "index.html", page)
     atomic.write_text(out_dir / "summary.json", json.dumps(
         {**data.summary, "events": [{"day": e.day.isoformat(), "kind": e.kind, "detail": e.detail}
-                                    for e in data.events]}, indent=2, default=str))
+                                    for e in data.events],
+         "step_seconds": {step: round(seconds, 1) for step, seconds in steps}}, indent=2, default=str))
     return page_path

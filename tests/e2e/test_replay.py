@@ -43,6 +43,10 @@ def test_replay_ends_with_a_served_champion_and_a_report(replayed):
     page = (report_dir / "index.html").read_text()
     assert all(image in page and (report_dir / image).stat().st_size > 1000
                for image in ("performance.png", "drift.png", "versions.png"))
+    # where the replay's time went, per Dagster step: the data runs' dbt and the retrain's training among them
+    steps = summary["step_seconds"]
+    assert steps["daily_dbt_models"] > 0 and steps["models__candidate"] > 0 and "Where the time went" in page
+    assert sum(steps.values()) < summary["wall seconds"]
     # the sensor's decisions were recorded, one per monitored day
     decisions = MonitoringStore(home / "lake").decisions()
     assert len(decisions) == 56 and sum(d["retrain"] for d in decisions) == 1

@@ -119,9 +119,17 @@ def test_report_writes_a_page_with_its_plots(feature_frame, tmp_path):
     store = _store_with_reference(feature_frame, tmp_path)
     monitoring.profile_days(store, feature_frame.filter(pl.col("flight_date") >= date(2013, 4, 1)), None, NAMES)
     events = [report.Event(date(2013, 4, 10), "retrain", "temp drifted"), report.Event(date(2013, 4, 10), "promoted", "v4")]
-    page = report.write(store, report.ReportData("Replay test", {"runs": 3}, events), RetrainPolicy(), tmp_path / "r")
+    data = report.ReportData("Replay test", {"runs": 3}, events,
+                             step_seconds={"models__candidate": 3.0, "daily_dbt_models": 6.0}, wall_s=10.0)
+    page = report.write(store, data, RetrainPolicy(), tmp_path / "r")
     html = page.read_text()
     assert "Replay test" in html and "temp drifted" in html and "<td>runs</td>" not in html
     for image in ("performance.png", "drift.png", "versions.png"):
         assert (tmp_path / "r" / image).read_bytes()[:4] == b"\x89PNG" and image in html
-    assert json.loads((tmp_path / "r" / "summary.json").read_text())["events"][1]["kind"] == "promoted"
+    # where the time went: the slowest step first, then the second that no step accounts for
+    assert "<td>daily_dbt_models</td><td>6.0</td><td>60%</td>" in html
+    assert html.index("daily_dbt_models") < html.index("models__candidate") < html.index("outside the steps")
+    assert "<td>1.0</td><td>10%</td>" in html
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["events"][1]["kind"] == "promoted"
+    assert list(summary["step_seconds"].items()) == [("daily_dbt_models", 6.0), ("models__candidate", 3.0)]
