@@ -22,7 +22,7 @@ from ml_platform.settings import PROJECT_ROOT
 
 
 def case_replay(days_per_tick: int, inject: bool) -> None:
-    from ml_platform import landing, profiling, warehouse
+    from ml_platform import landing, profiling, report, warehouse
     from ml_platform.replay import replay, summary
     from ml_platform.serving import deploy
     from ml_platform.settings import get_settings
@@ -42,7 +42,7 @@ def case_replay(days_per_tick: int, inject: bool) -> None:
         "days_per_tick": days_per_tick, "inject_drift": inject, **summary(result),
         **dagster_event_log(settings.dagster_home),
         "wall_s": round(result.wall_s, 1), "profiling_share": round(result.profiling_share, 4),
-        "step_seconds": {k: round(v, 1) for k, v in sorted(result.step_seconds.items(), key=lambda kv: -kv[1])},
+        "step_seconds": report.slowest_first(result.step_seconds),
         "whylogs_rows_per_s": round(frame.height / whylogs_s), "report": str(result.report),
     })
 

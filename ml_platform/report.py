@@ -53,11 +53,16 @@ def _thresholds(policy: RetrainPolicy, features: list[str]) -> dict[str, float]:
     return {f"threshold ({', '.join(names)})": value for value, names in sorted(by_value.items())}
 
 
-def _time_section(steps: list[tuple[str, float]], wall_s: float) -> str:
+def slowest_first(step_seconds: dict[str, float]) -> dict[str, float]:
+    """Seconds per step to a tenth, the slowest step first: the report's and the benchmark's order."""
+    return {step: round(seconds, 1) for step, seconds in sorted(step_seconds.items(), key=lambda kv: -kv[1])}
+
+
+def _time_section(steps: dict[str, float], wall_s: float) -> str:
     """Seconds and share of the wall time per step, then what no step accounts for (sensor ticks, run start and end)."""
     if not wall_s:
         return ""
-    rows = [*steps, ("outside the steps (sensors, starting and ending runs)", wall_s - sum(s for _, s in steps))]
+    rows = [*steps.items(), ("outside the steps (sensors, starting and ending runs)", wall_s - sum(steps.values()))]
     cells = "".join(f"<tr><td>{html.escape(step)}</td><td>{seconds:.1f}</td><td>{seconds / wall_s:.0%}</td></tr>"
                     for step, seconds in rows)
     head = "<tr><th>step</th><th>seconds</th><th>share of the replay</th></tr>"
@@ -89,7 +94,7 @@ def write(store: MonitoringStore, data: ReportData, policy: RetrainPolicy, out_d
         atomic.write_bytes(out_dir / name, image)
     summary_rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                            for k, v in data.summary.items())
-    steps = sorted(data.step_seconds.items(), key=lambda kv: -kv[1])
+    steps = slowest_first(data.step_seconds)
     event_rows = "".join(f"<tr><td>{e.day}</td><td>{html.escape(e.kind)}</td><td>{html.escape(e.detail)}</td></tr>"
                          for e in data.events)
     page = f"""<!doctype html>
@@ -108,5 +113,5 @@ table{{border-collapse:collapse}}tr:nth-child(even){{background:#f4f4f4}}</style
     atomic.write_text(out_dir / "summary.json", json.dumps(
         {**data.summary, "events": [{"day": e.day.isoformat(), "kind": e.kind, "detail": e.detail}
                                     for e in data.events],
-         "step_seconds": {step: round(seconds, 1) for step, seconds in steps}}, indent=2, default=str))
+         "step_seconds": steps}, indent=2, default=str))
     return page_path
