@@ -35,6 +35,21 @@ def host_steal_s() -> float:
     return int(fields[8]) / os.sysconf("SC_CLK_TCK")
 
 
+def host_probe_ms() -> float:
+    """Milliseconds for a fixed pure-Python loop (best of 3): how fast one core of this host is right now.
+
+    On a shared VM the same work costs more CPU when the host is busy; this reading, taken before and after
+    a case, says which kind of minute the case ran in: the higher, the busier.
+    """
+    def once() -> float:
+        started, total = time.perf_counter(), 0
+        for i in range(1_000_000):
+            total += i
+        return time.perf_counter() - started
+
+    return round(min(once() for _ in range(3)) * 1000, 1)
+
+
 def run_case(module: str, case: str, *args: str) -> dict[str, Any]:
     """Run one case in a fresh interpreter so its time and peak memory are its own.
 

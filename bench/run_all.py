@@ -6,8 +6,8 @@ import sys
 from ml_platform import cli
 from ml_platform.settings import get_settings
 
-BENCHMARKS = ["bench.data_build", "bench.scaleout", "bench.training", "bench.serving", "bench.deploy",
-              "bench.replay"]
+BENCHMARKS = ["bench.data_build", "bench.scaleout", "bench.training", "bench.training_params", "bench.serving",
+              "bench.deploy", "bench.replay"]
 
 if __name__ == "__main__":
     settings = get_settings()
