@@ -54,8 +54,10 @@ def run_case(module: str, case: str, *args: str) -> dict[str, Any]:
     """Run one case in a fresh interpreter so its time and peak memory are its own.
 
     Besides wall time: the CPU seconds of the case and the children it waited for (steady where wall
-    time is not), and the host's steal over the case (how much of the machine other guests took).
+    time is not), the host's steal over the case (how much of the machine other guests took) and its
+    speed probed before and after.
     """
+    probe = host_probe_ms()
     started, steal = time.perf_counter(), host_steal_s()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run([sys.executable, "-m", module, "--case", case, *args],
@@ -67,6 +69,7 @@ def run_case(module: str, case: str, *args: str) -> dict[str, Any]:
     result["process_wall_s"] = round(time.perf_counter() - started, 3)
     result["process_cpu_s"] = round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1)
     result["host_steal_s"] = round(host_steal_s() - steal, 1)
+    result["host_probe_ms"] = [probe, host_probe_ms()]
     return result
 
 

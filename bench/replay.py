@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, emit, host_probe_ms, run_case, write
+from bench.common import RESULTS, emit, run_case, write
 from ml_platform.settings import PROJECT_ROOT
 
 
@@ -95,10 +95,9 @@ REPEAT_FIELDS = ("finished_at", "wall_s", "process_cpu_s", "host_steal_s", "host
 
 def replay_case(days: int, inject_drift: bool, event_log: str = "pooled") -> dict[str, Any]:
     fresh_home(event_log)
-    load_before, probe_before = os.getloadavg(), host_probe_ms()
+    load_before = os.getloadavg()
     extra = ["--days-per-tick", str(days)] + (["--inject-drift"] if inject_drift else [])
-    result = run_case("bench.replay", "replay", *extra)
-    return {**result, "host_probe_ms": [probe_before, host_probe_ms()],
+    return {**run_case("bench.replay", "replay", *extra),
             "load_average_before": load_before, "load_average_after": os.getloadavg()}
 
 
