@@ -61,14 +61,13 @@ def sweep(days: list[date]) -> dict[str, list[dict]]:
 def summarize(runs: dict[str, list[dict]], baseline: str) -> dict[str, dict]:
     """Per setting: total fit seconds and its ratio to the baseline's, and the holdout metrics' change."""
     base = runs[baseline]
-    total = sum(r["fit_s"] for r in base)
+    fit_s = {name: sum(r["fit_s"] for r in rows) for name, rows in runs.items()}
 
     def deltas(rows: list[dict], key: str) -> dict[str, float]:
         diff = [r[key] - b[key] for r, b in zip(rows, base, strict=True)]
         return {"mean": round(statistics.fmean(diff), 4), "min": round(min(diff), 4), "max": round(max(diff), 4)}
 
-    return {name: {"fit_s_total": round(sum(r["fit_s"] for r in rows), 1),
-                   "fit_s_ratio": round(sum(r["fit_s"] for r in rows) / total, 3),
+    return {name: {"fit_s_total": round(fit_s[name], 1), "fit_s_ratio": round(fit_s[name] / fit_s[baseline], 3),
                    "median_best_iteration": statistics.median(r["best_iteration"] for r in rows),
                    **{f"{key}_change": deltas(rows, key) for key in ("auc", "logloss", "ece")}}
             for name, rows in runs.items()}
