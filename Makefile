@@ -28,13 +28,14 @@ $(MANIFEST): $(STAMP) $(DBT_SRC)
 	touch $@
 
 demo: install  ## the whole loop on embedded defaults; prints a prediction from the served model
-	$(BIN)/ml-platform demo
+	$(BIN)/ml-platform demo $(ARGS)
 
 # a year through the landing zone and the sensors, in its own home; e.g. make replay ARGS=--inject-drift
+REPLAY_HOME ?= $(CURDIR)/.ml_platform-replay
 replay: install  ## replay 2013 day by day: drift, retrains, promotions; HTML report in .ml_platform-replay/reports
-	rm -rf .ml_platform-replay
-	ML_PLATFORM_HOME=$(CURDIR)/.ml_platform-replay $(BIN)/ml-platform replay $(ARGS)
-	ML_PLATFORM_HOME=$(CURDIR)/.ml_platform-replay $(BIN)/ml-platform stop
+	rm -rf $(REPLAY_HOME)
+	ML_PLATFORM_HOME=$(REPLAY_HOME) $(BIN)/ml-platform replay $(ARGS)
+	ML_PLATFORM_HOME=$(REPLAY_HOME) $(BIN)/ml-platform stop
 
 # the UI test drives Debian's chromium (Playwright's own browser download is not used)
 browser:
@@ -55,11 +56,13 @@ test-fast: install  ## everything but the whole-loop tests
 validate: install  ## dagster's own check that the code location loads
 	$(BIN)/ml-platform validate
 
-dev: install  ## the Dagster UI on http://127.0.0.1:3000
-	$(BIN)/ml-platform dev
+DAGSTER_PORT ?= 3000
+dev: install  ## the Dagster UI on http://127.0.0.1:3000, with Dagster's daemon running the sensors
+	$(BIN)/ml-platform dev --port $(DAGSTER_PORT)
 
+MLFLOW_PORT ?= 5000
 mlflow-ui: install  ## MLflow's UI on http://127.0.0.1:5000, same state
-	$(BIN)/ml-platform mlflow-ui
+	$(BIN)/ml-platform mlflow-ui --port $(MLFLOW_PORT)
 
 # the serving benchmark's load generator (Debian's wrk); without it the benchmark uses its Python one
 bench-tools:

@@ -14,11 +14,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 from assets.metadata import per_partition
 from assets.partitions import daily_partitions, window_days
 from ml_platform.settings import DBT_PROJECT_DIR
-from resources.dbt import PlatformDbtResource, window_env
+from resources.dbt import EnvironmentDbtPreparer, PlatformDbtResource, window_env
 from resources.storage import WarehouseResource
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+EnvironmentDbtPreparer().prepare_if_dev(dbt_project)
 
 DUCKDB_POOL = "duckdb"  # DuckDB has one writer: every asset that writes it shares this pool (limit 1)
 DAILY = "tag:daily"

@@ -128,11 +128,12 @@ def stop(settings: Settings) -> None:
     print(f"stopped {stopped.bento_tag} (pid {stopped.pid})" if stopped else "no service was running")
 
 
-def land(settings: Settings, first: date, last: date) -> int:
+def land(settings: Settings, first: date, last: date, sample_every: int = 1, inject_drift: date | None = None) -> int:
     """Drop the source's day files for ``first..last`` into the landing zone (the sensor picks them up)."""
     from ml_platform import landing
 
-    files = landing.land(settings.landing, first, last)
+    drift = landing.InjectedDrift(inject_drift) if inject_drift else None
+    files = landing.land(settings.landing, first, last, sample_every=sample_every, drift=drift)
     print(f"landed {len(files)} files for {first}..{last} in {settings.landing}")
     return 0
 
@@ -165,10 +166,10 @@ def demo_stages() -> list[tuple[str, str | None]]:
     ]
 
 
-def demo(settings: Settings) -> int:
+def demo(settings: Settings, sample_every: int = 1) -> int:
     """The whole loop: land the year, build it, train and serve, ask the served model once, stop it."""
     started = time.monotonic()
-    land(settings, *YEAR)
+    land(settings, *YEAR, sample_every=sample_every)
     for selection, partition in demo_stages():
         code = materialize(settings, selection, partition)
         if code != 0:
@@ -183,7 +184,7 @@ def demo(settings: Settings) -> int:
 
 def dev(settings: Settings, port: int) -> int:
     """Open the Dagster UI on 127.0.0.1 with this code location loaded."""
-    args = [DAGSTER, "dev", "-m", DEFINITIONS_MODULE, "-h", "127.0.0.1", "-p", str(port)]
+    args = [DAGSTER, "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
     return subprocess.call(args, env=dagster_environment(settings), cwd=PROJECT_ROOT)
 
 
@@ -194,7 +195,10 @@ def rollback(settings: Settings) -> None:
     from ml_platform.settings import MODEL_NAME
 
     settings.export_env()
-    event = promotion.rollback(MODEL_NAME, settings.promotion_history)
+    try:
+        event = promotion.rollback(MODEL_NAME, settings.promotion_history)
+    except LookupError as error:  # nothing to roll back to: say so, no traceback
+        raise SystemExit(f"rollback: {error}") from None
     print(f"champion: v{event['previous']} -> v{event['version']} ({event['reason']})")
     if deploy.read_record(settings.serving_dir) is not None:
         started = time.monotonic()
@@ -236,10 +240,19 @@ def mlflow_ui(settings: Settings, port: int) -> int:
     return subprocess.call(args, env=dagster_environment(settings))
 
 
+def _add_source_options(parser: argparse.ArgumentParser) -> None:
+    """How the source's files are dropped: thinned for speed, or with an upstream change injected."""
+    parser.add_argument("--sample-every", type=int, default=1, help="keep every n-th flight (faster)")
+    parser.add_argument("--inject-drift", type=date.fromisoformat, nargs="?", const=date(2013, 7, 1), metavar="DAY",
+                        help="from DAY on (default 2013-07-01) the weather feed reports temperature in Celsius")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ml-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="materialize the whole graph, print one served prediction, stop the service")
+    demo_parser = sub.add_parser("demo", help="materialize the whole graph, print one served prediction, stop the "
+                                 "service")
+    demo_parser.add_argument("--sample-every", type=int, default=1, help="keep every n-th flight (faster)")
     mat = sub.add_parser("materialize", help="materialize an asset selection through the dagster CLI")
     mat.add_argument("--select", default="*", help="Dagster asset selection (default: everything)")
     mat.add_argument("--partition", help="a partition key: a day (2013-03-05), a range in one run (2013-01-01...2013-01-31) or a model spec")
@@ -247,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     land_parser.add_argument("--date", type=date.fromisoformat, help="one day, e.g. 2013-03-05")
     land_parser.add_argument("--start", type=date.fromisoformat, help="first day of a range")
     land_parser.add_argument("--end", type=date.fromisoformat, help="last day of a range (default: --start)")
+    _add_source_options(land_parser)
     pred = sub.add_parser("predict", help="ask the running service about one flight")
     pred.add_argument("--flight", help="JSON object: a flight as known at schedule time (default: one of the "
                       "online snapshot's day)")
@@ -256,9 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--start", type=date.fromisoformat, default=YEAR[0])
     rep.add_argument("--end", type=date.fromisoformat, default=YEAR[1])
     rep.add_argument("--days-per-tick", type=int, default=7, help="days landed between two sensor ticks")
-    rep.add_argument("--sample-every", type=int, default=1, help="keep every n-th flight (faster)")
-    rep.add_argument("--inject-drift", type=date.fromisoformat, nargs="?", const=date(2013, 7, 1), metavar="DAY",
-                     help="from DAY on (default 2013-07-01) the weather feed reports temperature in Celsius")
+    _add_source_options(rep)
     sub.add_parser("validate", help="dagster definitions validate on workspace.yaml")
     smoke_parser = sub.add_parser("smoke", help="land a day and build its data layers with their checks (CI)")
     smoke_parser.add_argument("--date", type=date.fromisoformat, default=SMOKE_DAY)
@@ -270,14 +282,14 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = get_settings()
     if args.command == "demo":
-        return demo(settings)
+        return demo(settings, args.sample_every)
     if args.command == "materialize":
         return materialize(settings, args.select, args.partition)
     if args.command == "land":
         first = args.date or args.start
         if first is None or (args.date and (args.start or args.end)):
             parser.error("land needs --date DAY, or --start DAY [--end DAY]")
-        return land(settings, first, args.end or first)
+        return land(settings, first, args.end or first, args.sample_every, args.inject_drift)
     if args.command == "predict":
         predict(settings, json.loads(args.flight) if args.flight else None)
         return 0

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import dagster as dg
 
 from assets.dbt import daily_dbt_models, dbt_project, reference_dbt_models
@@ -21,7 +18,7 @@ from assets.serving import (
     service,
 )
 from ml_platform.settings import EXPERIMENT_NAME, MODEL_NAME, PROJECT_ROOT, get_settings
-from resources.dbt import PlatformDbtResource
+from resources.dbt import DBT_EXECUTABLE, PlatformDbtResource
 from resources.k8s import partition_aware_k8s_job_executor
 from resources.mlflow import mlflow_tracking_resource
 from resources.monitoring import MonitoringResource
@@ -29,6 +26,7 @@ from resources.registry import RegistryResource
 from resources.serving import BentoResource
 from resources.storage import LakeResource, LandingResource, WarehouseResource
 from sensors.alerts import failure_alert_sensor
+from sensors.jobs import jobs
 from sensors.landing import landing_sensor
 from sensors.retrain import retrain_decisions, retrain_sensor
 
@@ -39,7 +37,7 @@ resources = {
     "lake_store": LakeResource(root=str(settings.lake)),
     "landing_zone": LandingResource(root=str(settings.landing)),
     "warehouse": WarehouseResource(duckdb_path=str(settings.duckdb_path)),
-    "dbt": PlatformDbtResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt"),
+    "dbt": PlatformDbtResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE,
                                target=settings.dbt_target, target_root=str(settings.dbt_target_root)),
     "mlflow": mlflow_tracking_resource.configured(
         {
@@ -67,6 +65,7 @@ defs = dg.Definitions(
     assets=assets,
     resources=resources,
     asset_checks=asset_checks,
+    jobs=jobs,
     sensors=[landing_sensor, retrain_sensor, failure_alert_sensor],
     # local: one process, no servers; k8s: a pod per step, sized by its asset and partition
     executor=partition_aware_k8s_job_executor if settings.env == "k8s" else dg.in_process_executor,

@@ -5,6 +5,11 @@ would do, in this process and on a real instance (the runs show up in the UI): i
 ``landing_sensor`` (data and monitoring runs for the landed days) and ``retrain_sensor`` (retrain,
 gate, reference profile and redeploy runs) with their cursors, and executes every run they request.
 The sensors decide; the replay only keeps time.
+
+A tick goes through ``SensorDefinition.evaluate_tick``, the function Dagster's code server runs for the
+daemon: it checks each request against the sensor's target and resolves its job, partition and tags,
+so a sensor the daemon would reject fails the replay too. Each resolved request runs as that job in this
+process (the daemon would launch it in a new one: ~5 s of imports a run, ~100 runs a year).
 """
 
 from __future__ import annotations
@@ -89,36 +94,36 @@ class Replayer:
     def __init__(self, settings: Settings, run_log):
         import dagster as dg
 
-        from ml_platform.definitions import asset_checks, assets, resources
+        from ml_platform.definitions import defs
 
         logging.getLogger("dagster").setLevel(logging.WARNING)  # sensor ticks log through it
         self.instance = dg.DagsterInstance.local_temp(tempdir=str(settings.dagster_home))
-        self.definitions, self.resources = [*assets, *asset_checks], resources
+        self.defs = defs
         self.cursors: dict[str, str | None] = {}
         self.run_log = run_log
         self.runs: list[tuple[str, bool]] = []
         self.stopped: list[str] = []  # runs a failed blocking check stopped
         self.step_seconds: dict[str, float] = defaultdict(float)
 
-    def tick(self, sensor) -> list:
-        import dagster as dg
+    def tick(self, sensor_name: str) -> list[tuple[str, Any]]:
+        """One evaluation of the sensor as the daemon has it done: its resolved run requests, each with its job."""
+        from sensors import ticks
 
-        needed = {key: self.resources[key] for key in sensor.required_resource_keys}
-        with dg.build_sensor_context(instance=self.instance, cursor=self.cursors.get(sensor.name), resources=needed,
-                                     sensor_name=sensor.name) as context:
-            outcome = sensor(context)
-        self.cursors[sensor.name] = outcome.cursor
-        for event in outcome.asset_events:
+        tick = ticks.evaluate(self.defs, sensor_name, instance=self.instance, cursor=self.cursors.get(sensor_name))
+        self.cursors[sensor_name] = tick.cursor
+        for event in tick.asset_events:
             self.instance.report_runless_asset_event(event)
-        return list(outcome.run_requests or [])
+        return tick.requests
 
-    def run(self, selection, tags: dict[str, str], partition_key: str | None = None, run_config=None) -> bool:
+    def run(self, job_name: str, tags: dict[str, str], partition_key: str | None = None, run_config=None,
+            asset_selection=None) -> bool:
         import dagster as dg
 
+        job = self.defs.resolve_job_def(job_name)
         with contextlib.redirect_stdout(self.run_log):  # dbt's own log lines go to the file, the bar stays readable
-            outcome = dg.materialize(self.definitions, selection=selection, resources=self.resources,
-                                     instance=self.instance, run_config={**(run_config or {}), **QUIET}, tags=tags,
-                                     partition_key=partition_key, raise_on_error=False)
+            outcome = job.execute_in_process(run_config={**(run_config or {}), **QUIET}, instance=self.instance,
+                                             partition_key=partition_key, tags=tags, raise_on_error=False,
+                                             asset_selection=asset_selection)
         self.runs.append((outcome.run_id, outcome.success))
         if any(not e.passed and e.severity == dg.AssetCheckSeverity.ERROR for e in outcome.get_asset_check_evaluations()):
             self.stopped.append(outcome.run_id)
@@ -126,17 +131,14 @@ class Replayer:
             self.step_seconds[step] += seconds
         return outcome.success
 
-    def run_requested(self, request, sensor_name: str) -> bool:
-        return self.run(request.asset_selection, {**request.tags, "dagster/sensor_name": sensor_name},
-                        request.partition_key, request.run_config)
+    def run_requested(self, job_name: str, request) -> bool:
+        return self.run(job_name, dict(request.tags), request.partition_key, request.run_config, request.asset_selection)
 
 
 def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, sample_every: int = 1,
            drift: landing.InjectedDrift | None = None) -> ReplayResult:
     """Land ``start..end`` tick by tick and let the sensors run the platform; write the report at the end."""
-    from ml_platform.cli import REFERENCE_ASSETS, dagster_environment
-    from sensors.landing import landing_sensor
-    from sensors.retrain import retrain_sensor
+    from ml_platform.cli import dagster_environment
 
     os.environ.update(dagster_environment(settings))  # the instance's dagster.yaml, as the CLI's runs get it
     result = ReplayResult(start, end)
@@ -149,15 +151,15 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, s
     progress, began = Progress(len(ticks)), time.monotonic()
     with open(log_path, "a") as run_log:
         replayer = Replayer(settings, run_log)
-        if not replayer.run(REFERENCE_ASSETS, {}):  # the reference tables are not daily: not in the landing zone
+        if not replayer.run("reference_tables_job", {}):  # the reference tables are not daily: not in the landing zone
             raise RuntimeError(f"the reference tables failed to build; see {log_path}")
         for number, (first, last) in enumerate(ticks, start=1):
             landing.land(settings.landing, first, last, sample_every=sample_every, drift=drift)
-            for request in replayer.tick(landing_sensor):
-                if not replayer.run_requested(request, landing_sensor.name):
+            for job_name, request in replayer.tick("landing_sensor"):
+                if not replayer.run_requested(job_name, request):
                     result.events.append(report.Event(last, "failed", f"data run {request.run_key}"))
-            for request in replayer.tick(retrain_sensor):
-                result.events.extend(_retrain(replayer, request, retrain_sensor.name))
+            for job_name, request in replayer.tick("retrain_sensor"):
+                result.events.extend(_retrain(replayer, job_name, request))
             result.ticks, result.champion = number, registry.alias_version(MODEL_NAME, registry.CHAMPION)
             progress.update(number, f"through {last}  champion v{result.champion or '-'}  runs {len(replayer.runs)}")
     progress.close()
@@ -172,11 +174,11 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, s
     return result
 
 
-def _retrain(replayer: Replayer, request, sensor_name: str) -> list[report.Event]:
+def _retrain(replayer: Replayer, job_name: str, request) -> list[report.Event]:
     """Run one retrain request; say whether the gate promoted its candidate."""
     day = date.fromisoformat(request.tags["ml_platform/retrain_day"])
     before = registry.alias_version(MODEL_NAME, registry.CHAMPION)
-    replayer.run_requested(request, sensor_name)
+    replayer.run_requested(job_name, request)
     after = registry.alias_version(MODEL_NAME, registry.CHAMPION)
     newest = registry.alias_version(MODEL_NAME, registry.candidate_alias(request.partition_key))
     outcome = report.Event(day, "promoted", f"v{after}") if after != before else \

@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,13 +18,44 @@ from importlib import metadata
 from pathlib import Path
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, DbtProject, DbtProjectPreparer
 from dagster_dbt.asset_utils import get_updated_cli_invocation_params_for_context
+from filelock import FileLock
 from packaging import version
 
 from ml_platform import dbt_runner
 
 WINDOW_ENV = ("ML_PLATFORM_WINDOW_START", "ML_PLATFORM_WINDOW_END")  # read by dbt_project/macros/partition_window.sql
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")  # this environment's dbt: the venv need not be on PATH
+
+
+class EnvironmentDbtPreparer(DbtProjectPreparer):
+    """Under ``dagster dev``, re-parse the project with this environment's dbt when its files changed.
+
+    dagster-dbt's default preparer runs ``dbt`` from PATH, which has no dbt when the venv is not activated
+    (``make dev``, or ``.venv/bin/dagster dev``): the code location then fails to load. It also parses on
+    every load, and under ``dagster dev`` every run's process loads the code location again.
+    """
+
+    def prepare_if_dev(self, project: DbtProject) -> None:
+        if self.using_dagster_dev() and manifest_is_stale(project):
+            self.prepare(project)
+
+    def prepare(self, project: DbtProject) -> None:
+        with FileLock(project.manifest_path.with_suffix(".lock")):  # runs load the code location side by side
+            if manifest_is_stale(project):
+                DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+                    ["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """Whether a model, test, macro or config file is newer than the manifest (as the Makefile decides)."""
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    skip = {project.project_dir / project.target_path, project.project_dir / "logs"}
+    return any(path.stat().st_mtime > built for suffix in ("sql", "yml", "csv")
+               for path in project.project_dir.rglob(f"*.{suffix}") if not skip.intersection(path.parents))
 
 
 class PlatformDbtResource(DbtCliResource):

@@ -8,11 +8,12 @@ from assets.dbt import daily_dbt_models
 from assets.monitoring import FEATURE_PROFILE, LIVE_PERFORMANCE
 from ml_platform import landing
 from resources.storage import LakeResource, LandingResource
+from sensors.jobs import daily_data_job
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
-@dg.sensor(minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(job=daily_data_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
 def landing_sensor(context: dg.SensorEvaluationContext, landing_zone: LandingResource,
                    lake_store: LakeResource) -> dg.SensorResult:
     """Request raw/<table> and everything daily after it (staging, features, monitoring) for each day whose

@@ -4,16 +4,13 @@ import json
 
 import dagster as dg
 
-from assets.models import CANDIDATE, CHAMPION
-from assets.monitoring import REFERENCE
 from ml_platform import monitoring, retraining
 from ml_platform.retraining import Decision, RetrainPolicy
 from resources.monitoring import MonitoringResource
 from resources.storage import LakeResource
+from sensors.jobs import retrain_job
 
 DECISIONS = dg.AssetKey(["monitoring", "retrain_decisions"])
-RETRAIN_ASSETS = [CANDIDATE, CHAMPION, REFERENCE, dg.AssetKey(["serving", "online_features"]),
-                  dg.AssetKey(["serving", "bento"]), dg.AssetKey(["serving", "service"])]
 
 retrain_decisions = dg.AssetSpec(
     DECISIONS, group_name="monitoring", kinds={"dagster"},
@@ -28,7 +25,6 @@ def retrain_request(decision: Decision, policy: RetrainPolicy, first_day, spec: 
     as_of, train_days = window.train_end.isoformat(), (window.train_end - window.train_start).days + 1
     return dg.RunRequest(
         run_key=f"retrain:{decision.day}:{spec}",
-        asset_selection=RETRAIN_ASSETS,
         partition_key=spec,
         run_config={"ops": {
             "models__candidate": {"config": {"as_of": as_of, "train_days": train_days,
@@ -41,7 +37,7 @@ def retrain_request(decision: Decision, policy: RetrainPolicy, first_day, spec: 
     )
 
 
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING, asset_selection=RETRAIN_ASSETS)
+@dg.sensor(job=retrain_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def retrain_sensor(context: dg.SensorEvaluationContext, lake_store: LakeResource,
                    monitor: MonitoringResource) -> dg.SensorResult:
     """Decide on each newly monitored day once; a retrain is requested at most once per cool-down."""

@@ -311,26 +311,32 @@ def test_online_lookup_serves_exactly_the_offline_features_and_predictions(platf
 
 
 def test_landing_sensor_requests_new_and_redropped_days_once_and_skips_stored_ones(platform):
-    from sensors.landing import landing_sensor
+    from ml_platform.definitions import defs
+    from sensors import ticks
 
     resources = {"landing_zone": platform.resources["landing_zone"], "lake_store": platform.resources["lake_store"]}
-    settled = landing_sensor(dg.build_sensor_context(resources=resources))
+
+    def tick(cursor=None):  # as Dagster's daemon has it evaluated: a request the daemon rejects fails here
+        return ticks.evaluate(defs, "landing_sensor", cursor=cursor, resources=resources)
+
+    settled = tick()
     # the built window is stored, newer than its files: not requested again (a day re-dropped by
     # an earlier test may be)
-    assert {r.partition_key for r in settled.run_requests} <= {DAY.isoformat()}
+    assert {r.partition_key for _, r in settled.requests} <= {DAY.isoformat()}
 
     landing.land(platform.settings.landing, date(2013, 2, 11), date(2013, 2, 13))  # three new days
-    first = landing_sensor(dg.build_sensor_context(cursor=settled.cursor, resources=resources))
-    [request] = first.run_requests  # consecutive days of both tables: one single-run range
+    first = tick(settled.cursor)
+    [(job, request)] = first.requests  # consecutive days of both tables: one single-run range
+    assert job == "daily_data_job" and request.tags["dagster/sensor_name"] == "landing_sensor"
     assert request.tags["dagster/asset_partition_range_start"] == "2013-02-11"
     assert request.tags["dagster/asset_partition_range_end"] == "2013-02-13"
     monitored = {"monitoring/feature_profile", "monitoring/live_performance"}  # every landed day is monitored too
     assert {k.to_user_string() for k in request.asset_selection} == set(DAILY_KEYS) | monitored
 
-    again = landing_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
-    assert again.run_requests == []
+    again = tick(first.cursor)
+    assert again.requests == []
 
     landing.land(platform.settings.landing, DAY, DAY)  # the source re-sends a stored day
-    redrop = landing_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
-    [request] = redrop.run_requests
-    assert request.partition_key == DAY.isoformat() and request.run_key != first.run_requests[0].run_key
+    redrop = tick(first.cursor)
+    [(_, request)] = redrop.requests
+    assert request.partition_key == DAY.isoformat() and request.run_key != first.requests[0][1].run_key

@@ -75,13 +75,27 @@ def test_sensors_are_registered_and_running_by_default():
         assert defs.resolve_sensor_def(name).default_status == dg.DefaultSensorStatus.RUNNING
 
 
+def _job_assets(name: str) -> set[str]:
+    from sensors.jobs import jobs
+
+    [job] = [j for j in jobs if j.name == name]
+    return {k.to_user_string() for k in job.selection.resolve(defs.resolve_asset_graph())}
+
+
+def test_sensors_that_request_runs_name_their_job():
+    # Dagster's daemon rejects every tick of a sensor that returns run requests without a target
+    assert defs.resolve_sensor_def("landing_sensor").job_name == "daily_data_job"
+    assert defs.resolve_sensor_def("retrain_sensor").job_name == "retrain_job"
+    assert _job_assets("daily_data_job") == DAILY_ASSETS
+    assert _job_assets("reference_tables_job") == {f"{layer}/{t}" for layer in ("raw", "staging")
+                                                   for t in ("planes", "airlines", "airports")}
+
+
 def test_drift_is_a_warning_check_and_the_retrain_sensor_targets_the_model_to_service_path():
     profile = defs.resolve_assets_def(dg.AssetKey(["monitoring", "feature_profile"]))
     assert [(s.name, s.blocking) for s in profile.check_specs] == [("feature_drift", False)]
-    targets = {k.to_user_string() for k in defs.resolve_sensor_def("retrain_sensor").asset_selection.resolve(
-        defs.resolve_asset_graph())}
-    assert targets == {"models/candidate", "models/champion", "monitoring/reference_profile", "serving/online_features",
-                       "serving/bento", "serving/service"}
+    assert _job_assets("retrain_job") == {"models/candidate", "models/champion", "monitoring/reference_profile",
+                                          "serving/online_features", "serving/bento", "serving/service"}
 
 
 def test_promotion_gate_is_a_blocking_check_and_dbt_tests_are_checks():

@@ -11,7 +11,8 @@ from ml_platform import monitoring
 from ml_platform.features import FEATURES
 from resources.monitoring import MonitoringResource
 from resources.storage import LakeResource
-from sensors.retrain import RETRAIN_ASSETS, retrain_sensor
+from ml_platform.definitions import defs
+from sensors import ticks
 
 NAMES = [f.name for f in FEATURES]
 SHIFT_FROM = date(2013, 4, 1)
@@ -36,14 +37,13 @@ def _land(store, frame, first, last, shift=False):
 def _tick(store, cursor=None, **policy):
     resources = {"lake_store": LakeResource(root=str(store.root.parent)),
                  "monitor": MonitoringResource(cooldown_days=14, **policy)}
-    with dg.build_sensor_context(cursor=cursor, resources=resources) as context:
-        return retrain_sensor(context)
+    return ticks.evaluate(defs, "retrain_sensor", cursor=cursor, resources=resources)  # as the daemon has it done
 
 
 def test_calm_days_request_nothing_and_every_decision_is_recorded(lake, feature_frame):
     _land(lake, feature_frame, date(2013, 3, 1), date(2013, 3, 10))
     result = _tick(lake)
-    assert result.run_requests == []
+    assert result.requests == []
     assert len(lake.decisions()) == 10 and not any(d["retrain"] for d in lake.decisions())
     (event,) = result.asset_events
     assert event.asset_key == dg.AssetKey(["monitoring", "retrain_decisions"]) and event.metadata["retrains"].value == 0
@@ -53,12 +53,14 @@ def test_a_shift_requests_one_retrain_within_the_tick_then_the_cooldown_holds(la
     _land(lake, feature_frame, date(2013, 3, 20), SHIFT_FROM - timedelta(days=1))
     _land(lake, feature_frame, SHIFT_FROM, SHIFT_FROM + timedelta(days=6), shift=True)  # one tick: a week lands
     first = _tick(lake)
-    (request,) = first.run_requests
+    [(job, request)] = first.requests
+    assert job == "retrain_job"  # the named job the daemon launches, with the whole retrain chain in it
     # drift is scored on the trailing week: temp (threshold 0.6) counts once most of the week has moved
     detected = date.fromisoformat(request.tags["ml_platform/retrain_day"])
     assert SHIFT_FROM + timedelta(days=3) <= detected <= SHIFT_FROM + timedelta(days=5)
     assert "temp" in request.tags["ml_platform/reason"]
-    assert set(request.asset_selection) == set(RETRAIN_ASSETS) and request.partition_key == "lightgbm"
+    assert request.asset_selection is None and request.partition_key == "lightgbm"
+    assert request.tags["dagster/sensor_name"] == "retrain_sensor"
     candidate = request.run_config["ops"]["models__candidate"]["config"]
     gate = request.run_config["ops"]["models__champion"]["config"]
     assert candidate["as_of"] == (detected - timedelta(days=28)).isoformat()  # the last 28 days are the holdout
@@ -67,7 +69,7 @@ def test_a_shift_requests_one_retrain_within_the_tick_then_the_cooldown_holds(la
     # the same drift goes on: the cursor never decides a day twice, and the cool-down holds
     _land(lake, feature_frame, SHIFT_FROM + timedelta(days=7), SHIFT_FROM + timedelta(days=12), shift=True)
     second = _tick(lake, cursor=first.cursor)
-    assert second.run_requests == []
+    assert second.requests == []
     latest = [d for d in lake.decisions() if d["day"] > str(detected)]
     assert latest and all("cool-down" in d["reason"] for d in latest)
     assert _tick(lake, cursor=second.cursor).skip_reason is not None  # nothing new: nothing decided
@@ -75,13 +77,13 @@ def test_a_shift_requests_one_retrain_within_the_tick_then_the_cooldown_holds(la
 
 def test_per_feature_threshold_silences_a_feature(lake, feature_frame):
     _land(lake, feature_frame, SHIFT_FROM, SHIFT_FROM + timedelta(days=2), shift=True)
-    assert _tick(lake, feature_thresholds={"temp": 1.01}).run_requests == []
+    assert _tick(lake, feature_thresholds={"temp": 1.01}).requests == []
 
 
 def test_no_reference_means_train_the_first_model_after_the_warm_up(feature_frame, tmp_path):
     store = monitoring.MonitoringStore(tmp_path)
     _land(store, feature_frame, date(2013, 1, 1), date(2013, 1, 20))
-    assert _tick(store, warmup_days=30).run_requests == []
+    assert _tick(store, warmup_days=30).requests == []
     _land(store, feature_frame, date(2013, 1, 21), date(2013, 2, 5))
     state = json.loads(_tick(store, warmup_days=30).cursor)
     decisions = store.decisions()

@@ -1,36 +1,35 @@
-"""`ml-platform replay` end to end, in its own home: the sensors train, gate and serve the first champion."""
+"""`make replay` end to end, in its own home: the sensors, evaluated as Dagster's daemon has them evaluated,
+train, gate and serve the first champion; make stops the service after the report."""
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from ml_platform.monitoring import MonitoringStore
+from ml_platform.settings import PROJECT_ROOT
+from tests.e2e.entry_points import CLI, user_env
 
 pytestmark = pytest.mark.slow
-CLI = str(Path(sys.executable).parent / "ml-platform")
 
 
 @pytest.fixture(scope="module")
 def replayed(tmp_path_factory):
     home = tmp_path_factory.mktemp("replay-home")
-    env = {**os.environ, "ML_PLATFORM_HOME": str(home)}
-    env.pop("DAGSTER_HOME", None)
     # 56 days, two sensor ticks of 14 days...: the warm-up ends on the last day, so the first model is trained,
     # gated and served within the replay
-    done = subprocess.run([CLI, "replay", "--start", "2013-01-01", "--end", "2013-02-25", "--days-per-tick", "14"],
-                          env=env, capture_output=True, text=True, timeout=1500)
+    done = subprocess.run(["make", "replay", f"REPLAY_HOME={home}",
+                           "ARGS=--start 2013-01-01 --end 2013-02-25 --days-per-tick 14"],
+                          env=user_env(home.parent / "not-the-replay-home"), cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=1500)
     try:
-        yield home, env, done
+        yield home, done
     finally:
-        subprocess.run([CLI, "stop"], env=env, capture_output=True, timeout=60)
+        subprocess.run([CLI, "stop"], env=user_env(home), capture_output=True, timeout=60)
 
 
 def test_replay_ends_with_a_served_champion_and_a_report(replayed):
-    home, env, done = replayed
+    home, done = replayed
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "4/4 through 2013-02-25" in done.stdout  # the progress bar reached the end
     report_dir = home / "reports" / "replay-2013-01-01_2013-02-25"
@@ -52,8 +51,9 @@ def test_replay_ends_with_a_served_champion_and_a_report(replayed):
     assert len(decisions) == 56 and sum(d["retrain"] for d in decisions) == 1
 
 
-def test_the_replayed_champion_answers_for_the_last_replayed_day(replayed):
-    home, env, _ = replayed
-    asked = subprocess.run([CLI, "predict"], env=env, capture_output=True, text=True, timeout=120)
-    assert asked.returncode == 0, asked.stderr[-2000:]
-    assert "on 2013-02-25" in asked.stdout and "[model flight_delay v1," in asked.stdout
+def test_make_replay_stops_the_service_it_served_and_keeps_to_its_home(replayed):
+    home, done = replayed
+    assert "stopped " in done.stdout and "the champion is still served" in done.stdout  # the CLI, then make's stop
+    asked = subprocess.run([CLI, "predict"], env=user_env(home), capture_output=True, text=True, timeout=120)
+    assert asked.returncode != 0 and "no service is running" in asked.stderr
+    assert not (home.parent / "not-the-replay-home").exists()
