@@ -12,15 +12,39 @@ export DO_NOT_TRACK := true
 
 SMOKE_HOME := $(CURDIR)/.ml_platform/ci-smoke
 
-.PHONY: install browser bench-tools demo replay test test-fast smoke dev mlflow-ui bench validate clean
+# The lock (requirements/, docs/dependencies.md): every install is the same, with hashes checked.
+LOCKS    := requirements/pip.txt requirements/dev.txt
+# torch's +cpu wheel (the lock pins it; no index but PyTorch's has it): on disk here and on CI
+TORCH_FIND_LINKS ?= $(if $(wildcard /opt/wheels/torch-*+cpu-*.whl),/opt/wheels,https://download.pytorch.org/whl/cpu/torch/)
+
+.PHONY: install browser bench-tools demo replay test test-fast smoke dev mlflow-ui bench validate clean \
+	lock lock-check deps-check
 
 install: $(STAMP) $(MANIFEST)
 
-$(STAMP): pyproject.toml
+# the project itself without its dependencies, built with the locked setuptools (no isolated build env)
+$(STAMP): pyproject.toml $(LOCKS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/pip.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --find-links $(TORCH_FIND_LINKS) -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# after a change to pyproject's dependencies or to what the service imports; keeps the locked versions
+# that still fit, e.g. make lock ARGS=--upgrade, make lock ARGS='--upgrade-package mlflow' (needs PyPI)
+lock: $(STAMP)  ## rewrite the lock files (requirements/) from pyproject.toml
+	$(BIN)/python requirements/lock.py write --find-links $(TORCH_FIND_LINKS) $(ARGS)
+
+# the lock files agree with pyproject.toml and the service's imports, and .venv is the lock (offline)
+lock-check: $(STAMP)
+	$(BIN)/python requirements/lock.py check
+
+# every imported package declared (deptry, configured in pyproject.toml): the platform's code, then
+# tests/, bench/ and the lock script, which may import the dev extra (the options replace the
+# config's exclusions; only undeclared and transitive-only imports count there)
+deps-check: $(STAMP)
+	$(BIN)/deptry .
+	$(BIN)/deptry tests bench requirements --exclude '\.venv' --extend-exclude '\.git' --ignore DEP002,DEP004
 
 # dagster-dbt loads the manifest when the definitions are imported: build it here, never at import
 $(MANIFEST): $(STAMP) $(DBT_SRC)
@@ -41,7 +65,7 @@ replay: install  ## replay 2013 day by day: drift, retrains, promotions; HTML re
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
 
-test: install browser validate smoke  ## dagster's checks through its CLI, then the whole suite
+test: install browser lock-check deps-check validate smoke  ## dagster's checks through its CLI, then the whole suite
 	$(BIN)/pytest
 
 # the dagster CLI path, in a throwaway home: land a day, `dagster asset materialize` the reference tables
