@@ -93,11 +93,15 @@ def build_bento(project_root: Path, env: dict[str, str]) -> str:
 
 
 def bento_version(project_root: Path) -> str:
-    """A digest of what ``bentoml build`` packs: BentoML's version, the bentofile and the files it includes."""
+    """A digest of what ``bentoml build`` packs: BentoML's version, the bentofile, the files it includes
+    and its requirements file (the locked environment)."""
     bentofile = (project_root / "bentofile.yaml").read_bytes()
     digest = hashlib.sha256(metadata.version("bentoml").encode() + bentofile)
-    included = {path for pattern in yaml.safe_load(bentofile).get("include", ["*"])
+    config = yaml.safe_load(bentofile)
+    included = {path for pattern in config.get("include", ["*"])
                 for path in project_root.glob(pattern) if path.is_file() and "__pycache__" not in path.parts}
+    if requirements := (config.get("python") or {}).get("requirements_txt"):
+        included.add(project_root / requirements)
     for path in sorted(included):
         digest.update(path.relative_to(project_root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:20]
