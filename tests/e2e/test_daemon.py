@@ -1,9 +1,9 @@
 """The front door as a user walks through it: `make dev` from a shell without the venv, Dagster's own daemon
 running every sensor. Outcomes are read from the instance (ticks, runs, check evaluations), not from logs.
 
-One story in order, each step landing later days than the one before (the retrain sensor decides each day once):
-a clean day, a corrupt day, then enough days for a first model and, with the weather feed switched to Celsius,
-a drift-triggered retrain that the promotion gate judges. Whole days: on every 10th flight the first model's
+One story, so one test: each step lands later days than the one before (the retrain sensor decides each day
+once). The UI loads; a clean day; a corrupt day; enough days for a first model; with the weather feed switched
+to Celsius, a drift-triggered retrain that the promotion gate judges; a rollback from the shell. Whole days: on every 10th flight the first model's
 AUC (0.62) stays under the gate's floor.
 """
 
@@ -141,13 +141,21 @@ def _location(dev: Dev) -> dict | None:
     return entry if entry["locationOrLoadError"] else None
 
 
-def test_make_dev_loads_the_code_location(dev):
+def test_the_front_door_under_dagsters_own_daemon(dev, tmp_path):
+    """`make dev` from a user's shell: every sensor evaluated by Dagster's daemon, every run launched by it."""
+    the_ui_loads_the_code_location(dev)
+    a_landed_day_is_built_by_the_landing_sensor(dev)
+    a_corrupt_day_fails_its_run_and_the_failure_sensor_posts_the_alert(dev, tmp_path)
+    enough_days_train_a_first_model_and_drift_triggers_a_retrain_the_gate_judges(dev)
+
+
+def the_ui_loads_the_code_location(dev):
     entry = dev.wait_for("the webserver to load the code location", lambda: _location(dev), timeout=180)
     assert entry["name"] == "ml_platform"
     assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry["locationOrLoadError"]
 
 
-def test_a_landed_day_is_built_by_the_daemons_landing_sensor(dev):
+def a_landed_day_is_built_by_the_landing_sensor(dev):
     day = "2013-01-01"
     dev.cli("land", "--date", day)
     run = dev.wait_for(f"landing_sensor's run of {day}", lambda: dev.finished("landing_sensor", _covers(day)))
@@ -159,7 +167,7 @@ def test_a_landed_day_is_built_by_the_daemons_landing_sensor(dev):
     assert ("SUCCESS", None) in ticks and not [t for t in ticks if t[0] == "FAILURE"], ticks
 
 
-def test_a_corrupt_day_fails_its_run_and_the_failure_sensor_posts_the_alert(dev, tmp_path):
+def a_corrupt_day_fails_its_run_and_the_failure_sensor_posts_the_alert(dev, tmp_path):
     day = date(2013, 1, 2)
     landing.land(tmp_path, day, day)  # the source's files, then cut off mid-line
     flights = landing.landing_path(tmp_path, "flights", day)
@@ -181,7 +189,7 @@ def test_a_corrupt_day_fails_its_run_and_the_failure_sensor_posts_the_alert(dev,
     assert alert["job"] == "daily_data_job" and alert["text"].startswith("[ml-platform] run_failure")
 
 
-def test_enough_days_train_a_first_model_and_drift_triggers_a_retrain_the_gate_judges(dev):
+def enough_days_train_a_first_model_and_drift_triggers_a_retrain_the_gate_judges(dev):
     # 2013-01-02 again, whole this time: 56 days of data, the retrain sensor's warm-up, end on 2013-02-25
     dev.cli("land", "--start", "2013-01-02", "--end", "2013-02-25")
     first = dev.wait_for("retrain_sensor's first retrain", lambda: dev.finished("retrain_sensor", lambda r: True),
