@@ -90,7 +90,8 @@ def test_champion_page_shows_the_gate_and_its_reason(webserver, page):
     page.get_by_text("Checks", exact=True).first.click()
     page.get_by_text("promotion_gate").first.wait_for()
     page.screenshot(path=str(SCREENSHOTS / "ui-champion-checks.png"), full_page=True)
-    assert "blocking" in page.inner_text("body")
+    text = page.inner_text("body").lower()
+    assert "blocking" in text and "non-blocking" not in text  # the gate is the champion's one check: blocking
 
 
 def test_service_page_links_the_endpoint(webserver, page):
