@@ -8,8 +8,6 @@ AUC (0.62) stays under the gate's floor.
 """
 
 import json
-import os
-import signal
 import subprocess
 import threading
 import time
@@ -26,7 +24,7 @@ from ml_platform import landing, warehouse
 from ml_platform.cli import REFERENCE_ASSETS
 from ml_platform.serving.deploy import free_port
 from ml_platform.settings import PROJECT_ROOT
-from tests.e2e.entry_points import CLI, user_env
+from tests.e2e.entry_points import CLI, started, user_env
 
 pytestmark = pytest.mark.slow
 FEATURES = dg.AssetKey(["features", "flight_features"])
@@ -116,17 +114,13 @@ def dev(tmp_path_factory):
                    capture_output=True, timeout=600)
     port = free_port()
     log = home / "make-dev.log"
-    process = subprocess.Popen(["make", "dev", f"DAGSTER_PORT={port}"], env=env, cwd=PROJECT_ROOT,
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        yield Dev(home, env, f"http://127.0.0.1:{port}", log, webhook)
+        with started(["make", "dev", f"DAGSTER_PORT={port}"], env, log):
+            try:
+                yield Dev(home, env, f"http://127.0.0.1:{port}", log, webhook)
+            finally:  # the service the retrain started
+                subprocess.run([CLI, "stop"], env=env, cwd=PROJECT_ROOT, capture_output=True, timeout=120)
     finally:
-        subprocess.run([CLI, "stop"], env=env, cwd=PROJECT_ROOT, capture_output=True, timeout=120)
-        os.killpg(process.pid, signal.SIGTERM)  # dagster dev stops its webserver, daemon and code server
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
         webhook.shutdown()
 
 

@@ -3,12 +3,8 @@
 `make dev` and the sensors under its daemon are in test_daemon.py; `make test` and `make smoke` are what CI runs.
 """
 
-import os
-import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -17,23 +13,9 @@ import pytest
 
 from ml_platform.serving.deploy import free_port
 from ml_platform.settings import PROJECT_ROOT
-from tests.e2e.entry_points import BIN, CLI, user_env
+from tests.e2e.entry_points import BIN, CLI, started, user_env
 
 pytestmark = pytest.mark.slow
-
-
-@contextmanager
-def _started(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    process = subprocess.Popen(args, env=env, cwd=PROJECT_ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    try:
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _poll(what: str, probe, log: Path, timeout: float = 180):
@@ -60,7 +42,7 @@ def test_dagsters_own_commands_by_path_load_the_code_location(command, tmp_path)
             "-p", str(port)]
     log = tmp_path / "server.log"
     # DAGSTER_HOME as the user would export it; dagster dev re-parses the dbt project with the venv's dbt
-    with _started(args, user_env(tmp_path, DAGSTER_HOME=str(tmp_path)), log):
+    with started(args, user_env(tmp_path, DAGSTER_HOME=str(tmp_path)), log):
         def loaded():
             answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": LOCATION}, timeout=10).json()
             [entry] = answer["data"]["workspaceOrError"]["locationEntries"]
@@ -76,7 +58,7 @@ def test_dagster_daemon_by_path_ticks_every_sensor(tmp_path):
     subprocess.run([CLI, "validate"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True)  # writes dagster.yaml
     env["DAGSTER_HOME"] = str(home / "dagster")
     log = tmp_path / "daemon.log"
-    with _started([str(BIN / "dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")], env, log):
+    with started([str(BIN / "dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")], env, log):
         instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
 
         def every_sensor_ticked():
@@ -93,7 +75,7 @@ def test_dagster_daemon_by_path_ticks_every_sensor(tmp_path):
 def test_make_mlflow_ui_serves_the_platforms_tracking_store(tmp_path):
     port = free_port()
     log = tmp_path / "mlflow.log"
-    with _started(["make", "mlflow-ui", f"MLFLOW_PORT={port}"], user_env(tmp_path / "home"), log):
+    with started(["make", "mlflow-ui", f"MLFLOW_PORT={port}"], user_env(tmp_path / "home"), log):
         url = f"http://127.0.0.1:{port}"
         _poll("MLflow's UI", lambda: httpx.get(f"{url}/health", timeout=5).status_code == 200, log)
         page = httpx.get(url, timeout=10)
