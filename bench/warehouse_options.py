@@ -419,7 +419,7 @@ def merge(results: dict[str, Any]) -> Path:
 
 
 NOTES = (
-    "Each build is a `dbt build` process (models + 13 data tests), run as dagster-dbt runs it but without Dagster. "
+    "Each build is a `dbt build` process (models and their data tests: 19 for the year, 13 for a day), without Dagster. "
     "full_year_build: from an empty warehouse, every model, no partition window (all of 2013). one_day_build: "
     "`--select tag:daily` with the window 2013-07-01 on top of the full year. reader: a separate process that "
     "connects as a step would, reads features for 2013-01..06 (training), the online snapshot's lookups for "
