@@ -21,6 +21,10 @@ the day being rebuilt. Every process: wall, CPU, peak RSS (wait4) and the host's
 ``--home``: an ML_PLATFORM_HOME whose lake already has raw/* for 2013 (else it is built in a temp folder:
 land + raw assets through Dagster, ~1 min). Results are merged into bench/results/warehouse_options.json by
 (option, duckdb version), so runs on two DuckDB versions sit side by side. Not a test: numbers only.
+
+DuckLake needs DuckDB's LTS line and its extensions as wheels (they exist for 1.4.4 only), in a separate venv
+from the project's locked DuckDB: ``pip install duckdb==1.4.4 duckdb-ext-ducklake==1.4.4.20260205
+duckdb-ext-postgres==1.4.4.20260205 duckdb-ext-httpfs==1.4.4.20260205`` (docs/warehouse.md).
 """
 
 from __future__ import annotations
