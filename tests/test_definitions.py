@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from ml_platform.definitions import defs
 from ml_platform.specs import SPECS
+from orchestration.definitions import defs
 
 EXPECTED_ASSETS = {
     "raw/flights", "raw/weather", "raw/planes", "raw/airlines", "raw/airports",

@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
-from ml_platform.cli import dagster_environment
 from ml_platform.settings import Settings
+from orchestration.instance import dagster_environment
 from resources.event_log import OPEN_RUN_SHARDS, PooledSqliteEventLogStorage
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2013-01-01", end_date="2013-01-08")

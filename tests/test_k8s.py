@@ -21,7 +21,7 @@ import kubernetes_validate
 import pytest
 from dagster_k8s.job import DagsterK8sJobConfig, construct_dagster_k8s_job
 
-from ml_platform.definitions import defs
+from orchestration.definitions import defs
 from resources.k8s import step_k8s_config
 
 CANDIDATE = dg.AssetKey(["models", "candidate"])
@@ -140,7 +140,7 @@ def test_k8s_environment_swaps_executor_lake_mlflow_and_dbt_target():
     """One switch: the same code location loads with the cluster's executor, lake, tracking server, dbt target."""
     code = """if True:
         import dagster as dg, json
-        from ml_platform.definitions import defs, settings
+        from orchestration.definitions import defs, settings
         dg.Definitions.validate_loadable(defs)
         r = defs.resources
         print(json.dumps({"executor": defs.executor.name, "lake": r["lake_store"].root, "target": r["dbt"].target,
@@ -155,7 +155,7 @@ def test_k8s_environment_swaps_executor_lake_mlflow_and_dbt_target():
 def test_k8s_environment_without_its_servers_is_a_clear_error():
     env = {**os.environ, "ML_PLATFORM_ENV": "k8s", "MLFLOW_TRACKING_URI": "http://mlflow:5000"}
     env.pop("ML_PLATFORM_LAKE_URL", None)
-    done = subprocess.run([sys.executable, "-c", "import ml_platform.definitions"], env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", "import orchestration.definitions"], env=env, capture_output=True,
                           text=True, check=False)
     assert done.returncode != 0 and "ML_PLATFORM_ENV=k8s needs ML_PLATFORM_LAKE_URL" in done.stderr
 

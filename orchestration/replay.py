@@ -94,7 +94,7 @@ class Replayer:
     def __init__(self, settings: Settings, run_log):
         import dagster as dg
 
-        from ml_platform.definitions import defs
+        from orchestration.definitions import defs
 
         logging.getLogger("dagster").setLevel(logging.WARNING)  # sensor ticks log through it
         self.instance = dg.DagsterInstance.local_temp(tempdir=str(settings.dagster_home))
@@ -138,7 +138,7 @@ class Replayer:
 def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, sample_every: int = 1,
            drift: landing.InjectedDrift | None = None) -> ReplayResult:
     """Land ``start..end`` tick by tick and let the sensors run the platform; write the report at the end."""
-    from ml_platform.cli import dagster_environment
+    from orchestration.instance import dagster_environment
 
     os.environ.update(dagster_environment(settings))  # the instance's dagster.yaml, as the CLI's runs get it
     result = ReplayResult(start, end)
@@ -187,7 +187,7 @@ def _retrain(replayer: Replayer, job_name: str, request) -> list[report.Event]:
 
 
 def _policy():
-    from ml_platform.definitions import resources
+    from orchestration.definitions import resources
 
     return resources["monitor"].policy()
 
