@@ -160,7 +160,7 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, s
                     result.events.append(report.Event(last, "failed", f"data run {request.run_key}"))
             for job_name, request in replayer.tick("retrain_sensor"):
                 result.events.extend(_retrain(replayer, job_name, request))
-            result.ticks, result.champion = number, registry.alias_version(MODEL_NAME, registry.CHAMPION)
+            result.ticks, result.champion = number, _champion_version()
             progress.update(number, f"through {last}  champion v{result.champion or '-'}  runs {len(replayer.runs)}")
     progress.close()
     result.wall_s = time.monotonic() - began
@@ -177,13 +177,19 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, s
 def _retrain(replayer: Replayer, job_name: str, request) -> list[report.Event]:
     """Run one retrain request; say whether the gate promoted its candidate."""
     day = date.fromisoformat(request.tags["ml_platform/retrain_day"])
-    before = registry.alias_version(MODEL_NAME, registry.CHAMPION)
+    before = _champion_version()
     replayer.run_requested(job_name, request)
-    after = registry.alias_version(MODEL_NAME, registry.CHAMPION)
+    after = _champion_version()
     newest = registry.alias_version(MODEL_NAME, registry.candidate_alias(request.partition_key))
     outcome = report.Event(day, "promoted", f"v{after}") if after != before else \
         report.Event(day, "rejected", f"v{newest}; v{before} stays champion")
     return [report.Event(day, "retrain", request.tags["ml_platform/reason"]), outcome]
+
+
+def _champion_version() -> str | None:
+    from orchestration.definitions import resources
+
+    return resources["registry"].champion_version(required=False)
 
 
 def _policy():
