@@ -3,12 +3,11 @@
 import dagster as dg
 
 from assets.dbt import DUCKDB_POOL
+from assets.keys import FEATURES
 from assets.metadata import metrics_table
 from assets.partitions import window_days
 from ml_platform import leakage
 from resources.storage import WarehouseResource
-
-FEATURES = dg.AssetKey(["features", "flight_features"])
 
 
 @dg.asset_check(asset=FEATURES, blocking=True, pool=DUCKDB_POOL)

@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.keys import CANDIDATE, CHAMPION, FEATURES
 from assets.metadata import metrics_table, records_table
 from ml_platform import candidates, promotion
 from ml_platform.specs import SPECS
@@ -14,9 +15,6 @@ from resources.k8s import partition_k8s_config_tags
 from resources.registry import RegistryResource
 from resources.storage import WarehouseResource
 
-FEATURES = dg.AssetKey(["features", "flight_features"])
-CANDIDATE = dg.AssetKey(["models", "candidate"])
-CHAMPION = dg.AssetKey(["models", "champion"])
 GATE_CHECK = "promotion_gate"
 
 spec_partitions = dg.StaticPartitionsDefinition(sorted(SPECS))

@@ -6,38 +6,34 @@ import dagster as dg
 
 from assets.metadata import per_partition, png, records_table
 from assets.partitions import daily_partitions, window_days
-from ml_platform import monitoring, plots, registry
+from assets.keys import CHAMPION, FEATURE_PROFILE, LIVE_PERFORMANCE, REFERENCE
+from assets.keys import FEATURES as FEATURE_TABLE
+from ml_platform import monitoring, plots
 from ml_platform.features import FEATURES
 from ml_platform.registry import LoadedModel
-from ml_platform.settings import MODEL_NAME
 from resources.monitoring import MonitoringResource
+from resources.registry import RegistryResource
 from resources.storage import LakeResource, WarehouseResource
 
-FEATURE_TABLE = dg.AssetKey(["features", "flight_features"])
-REFERENCE = dg.AssetKey(["monitoring", "reference_profile"])
-FEATURE_PROFILE = dg.AssetKey(["monitoring", "feature_profile"])
-LIVE_PERFORMANCE = dg.AssetKey(["monitoring", "live_performance"])
 DRIFT_CHECK = "feature_drift"
 FEATURE_NAMES = [f.name for f in FEATURES]
 
 
-def _champion() -> LoadedModel | None:
-    version = registry.alias_version(MODEL_NAME, registry.CHAMPION)
-    return registry.load_model(MODEL_NAME, version=version) if version else None
+def _champion_if_any(registry: RegistryResource) -> LoadedModel | None:
+    version = registry.champion_version(required=False)
+    return registry.load(version) if version else None
 
 
-@dg.asset(key=REFERENCE, deps=[["models", "champion"]], group_name="monitoring", kinds={"whylogs"})
+@dg.asset(key=REFERENCE, deps=[CHAMPION], group_name="monitoring", kinds={"whylogs"})
 def reference_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lake_store: LakeResource,
-                      monitor: MonitoringResource) -> dg.MaterializeResult:
+                      monitor: MonitoringResource, registry: RegistryResource) -> dg.MaterializeResult:
     """What "no drift" looks like: the newest days the champion was built on (its holdout), and its scores.
 
     Not the start of its training window: that ends 28 days before promotion, and in spring those weeks
     alone read as temperature drift of 0.9 (measured).
     """
-    model = _champion()
-    if model is None:
-        raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
-    window, metrics = registry.version_run(MODEL_NAME, model.version)
+    model = registry.load(registry.champion_version())
+    window, metrics = registry.version_run(model.version)
     start = max(window.valid_start, window.valid_end - timedelta(days=monitor.reference_days - 1))
     frame = warehouse.read_features(start, window.valid_end)
     reference = monitoring.take_reference(monitoring.MonitoringStore(lake_store.location), frame, model, start,
@@ -59,10 +55,10 @@ def reference_profile(context: dg.AssetExecutionContext, warehouse: WarehouseRes
                                    description="Per-feature drift against the champion's reference (warns).")],
 )
 def feature_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lake_store: LakeResource,
-                    monitor: MonitoringResource):
+                    monitor: MonitoringResource, registry: RegistryResource):
     """A whylogs profile of each day's features and the champion's predictions, scored for drift."""
     first, last = window_days(context)
-    model = _champion()
+    model = _champion_if_any(registry)  # no champion yet: the features are profiled alone
     store = monitoring.MonitoringStore(lake_store.location)
     days = monitoring.profile_days(store, warehouse.read_features(first, last), model, FEATURE_NAMES)
     policy = monitor.policy()
@@ -105,10 +101,10 @@ def feature_profile(context: dg.AssetExecutionContext, warehouse: WarehouseResou
     group_name="monitoring",
     kinds={"lightgbm", "polars"},
 )
-def live_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                     lake_store: LakeResource) -> dg.MaterializeResult:
+def live_performance(context: dg.AssetExecutionContext, warehouse: WarehouseResource, lake_store: LakeResource,
+                     registry: RegistryResource) -> dg.MaterializeResult:
     """The served champion's AUC, log-loss and calibration on each day once its labels land, and the trend."""
-    model = _champion()
+    model = _champion_if_any(registry)
     if model is None:
         context.log.info("no champion yet: nothing served, nothing to score")
         return dg.MaterializeResult(metadata={"model_version": "none"})

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from ml_platform import online_snapshot, registry
+from assets.keys import BENTO, CHAMPION, FEATURES, ONLINE_FEATURES, SERVICE
+from ml_platform import online_snapshot
 from ml_platform.serving import batch, comparison, k8s
 from ml_platform.serving.deploy import SHADOW_DIR, DeploymentError, snapshot_path
 from ml_platform.serving.scoring import ServedModel
-from ml_platform.settings import MODEL_NAME
+from resources.registry import RegistryResource
 from resources.serving import BentoResource
 from resources.storage import LakeResource, WarehouseResource
 
@@ -23,7 +24,7 @@ class OnlineDayConfig(dg.Config):
     day: str = LAST_DAY.isoformat()
 
 
-@dg.asset(key=["serving", "online_features"], deps=[["staging", "flights"], ["staging", "weather"],
+@dg.asset(key=ONLINE_FEATURES, deps=[["staging", "flights"], ["staging", "weather"],
                                                     ["staging", "planes"]],
           group_name="serving", kinds={"duckdb"})
 def online_features(context: dg.AssetExecutionContext, config: OnlineDayConfig, warehouse: WarehouseResource,
@@ -44,7 +45,7 @@ def online_features(context: dg.AssetExecutionContext, config: OnlineDayConfig, 
     })
 
 
-@dg.asset(key=["serving", "bento"], deps=[["models", "champion"]], group_name="serving", kinds={"bentoml"})
+@dg.asset(key=BENTO, deps=[CHAMPION], group_name="serving", kinds={"bentoml"})
 def bento(context: dg.AssetExecutionContext, bentoml: BentoResource) -> dg.Output[str]:
     """The service packaged with `bentoml build` (offline); the model is loaded from MLflow at start."""
     tag = bentoml.build()
@@ -52,14 +53,13 @@ def bento(context: dg.AssetExecutionContext, bentoml: BentoResource) -> dg.Outpu
     return dg.Output(tag, metadata={"bento_tag": tag, "bentoml_home": dg.MetadataValue.path(bentoml.bentoml_home)})
 
 
-@dg.asset(key=["serving", "service"], ins={"bento_tag": dg.AssetIn(["serving", "bento"])},
-          deps=[["serving", "online_features"]], group_name="serving", kinds={"bentoml"})
-def service(context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoResource) -> dg.MaterializeResult:
+@dg.asset(key=SERVICE, ins={"bento_tag": dg.AssetIn(BENTO)}, deps=[ONLINE_FEATURES], group_name="serving",
+          kinds={"bentoml"})
+def service(context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoResource,
+            registry: RegistryResource) -> dg.MaterializeResult:
     """The champion served by `bentoml serve` (the challenger in shadow): started, smoke-tested, switched to."""
-    version = registry.alias_version(MODEL_NAME, registry.CHAMPION)
-    if version is None:
-        raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
-    shadow = registry.alias_version(MODEL_NAME, registry.CHALLENGER) or ""
+    version = registry.champion_version()
+    shadow = registry.challenger_version() or ""
     try:
         deployment, answer = bentoml.deploy(bento_tag, version, shadow)
     except DeploymentError as exc:
@@ -80,14 +80,13 @@ def service(context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoRes
     )
 
 
-@dg.asset(key=["serving", "k8s_manifests"], ins={"bento_tag": dg.AssetIn(["serving", "bento"])},
-          deps=[["serving", "online_features"]], group_name="serving", kinds={"kubernetes", "bentoml"})
-def k8s_manifests(context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoResource) -> dg.MaterializeResult:
+@dg.asset(key=["serving", "k8s_manifests"], ins={"bento_tag": dg.AssetIn(BENTO)}, deps=[ONLINE_FEATURES],
+          group_name="serving", kinds={"kubernetes", "bentoml"})
+def k8s_manifests(context: dg.AssetExecutionContext, bento_tag: str, bentoml: BentoResource,
+                  registry: RegistryResource) -> dg.MaterializeResult:
     """Deployment, Service, HPA, PodDisruptionBudget and online-features ConfigMap for the bento, plus a canary."""
-    champion = registry.alias_version(MODEL_NAME, registry.CHAMPION)
-    if champion is None:
-        raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
-    challenger = registry.alias_version(MODEL_NAME, registry.CHALLENGER)
+    champion = registry.champion_version()
+    challenger = registry.challenger_version()
     canary = challenger if challenger != champion else None
     snapshot = snapshot_path(Path(bentoml.state_dir)).read_text()
     path, objects = k8s.write_manifests(Path(bentoml.state_dir) / "k8s", bento_tag, champion, snapshot, canary)
@@ -112,7 +111,7 @@ class BatchWindowConfig(dg.Config):
     end: str = LAST_DAY.isoformat()
 
 
-@dg.asset(key=["serving", "batch_predictions"], deps=[["features", "flight_features"], ["models", "champion"]],
+@dg.asset(key=["serving", "batch_predictions"], deps=[FEATURES, CHAMPION],
           group_name="serving", kinds={"polars", "lightgbm"})
 def batch_predictions(
     context: dg.AssetExecutionContext,
@@ -120,13 +119,12 @@ def batch_predictions(
     warehouse: WarehouseResource,
     lake_store: LakeResource,
     bentoml: BentoResource,
+    registry: RegistryResource,
 ) -> dg.MaterializeResult:
     """P(delay) from the champion for every flight in a window of days, as Parquet in the lake."""
-    version = registry.alias_version(MODEL_NAME, registry.CHAMPION)
-    if version is None:
-        raise dg.Failure(f"{MODEL_NAME} has no champion alias: materialize models/champion first")
+    version = registry.champion_version()
     start, end = date.fromisoformat(config.start), date.fromisoformat(config.end)
-    model = _served(version, bentoml)
+    model = _served(version, registry, bentoml)
     result = batch.score_to_lake(model, warehouse.read_features(start, end), lake_store.location, start, end)
     context.log.info(f"scored {result.rows} flights with v{version} at {result.rows_per_s:,.0f} rows/s")
     return dg.MaterializeResult(
@@ -140,10 +138,9 @@ def batch_predictions(
     )
 
 
-def _served(version: str, bentoml: BentoResource) -> ServedModel:
+def _served(version: str, registry: RegistryResource, bentoml: BentoResource) -> ServedModel:
     """A version for batch scoring here: every core, unlike a serving worker's one thread."""
-    return ServedModel.load(registry.export_model(MODEL_NAME, version, Path(bentoml.state_dir) / "models"),
-                            threads=None)
+    return ServedModel.load(registry.export(version, Path(bentoml.state_dir) / "models"), threads=None)
 
 
 class ComparisonConfig(dg.Config):
@@ -154,22 +151,26 @@ class ComparisonConfig(dg.Config):
     alpha: float = 0.05
 
 
-@dg.asset(key=["serving", "champion_vs_challenger"], deps=[["features", "flight_features"], ["models", "candidate"]],
-          group_name="serving", kinds={"mlflow", "lightgbm"})
+# reads the `champion` and `challenger` aliases, which the gate (models/champion) sets, not the candidates' own
+@dg.asset(key=["serving", "champion_vs_challenger"], deps=[FEATURES, CHAMPION], group_name="serving",
+          kinds={"mlflow", "lightgbm"})
 def champion_vs_challenger(
-    context: dg.AssetExecutionContext, config: ComparisonConfig, warehouse: WarehouseResource, bentoml: BentoResource
+    context: dg.AssetExecutionContext, config: ComparisonConfig, warehouse: WarehouseResource, bentoml: BentoResource,
+    registry: RegistryResource,
 ) -> dg.MaterializeResult:
     """Champion vs challenger log-loss on the same labelled flights (live shadow log first), day-level t-test."""
-    champion = registry.alias_version(MODEL_NAME, registry.CHAMPION)
-    challenger = registry.alias_version(MODEL_NAME, registry.CHALLENGER)
+    champion = registry.champion_version(required=False)
+    challenger = registry.challenger_version()
     if challenger is None:
-        raise dg.Failure(f"{MODEL_NAME} has no challenger alias: materialize models/candidate first")
+        raise dg.Failure(f"{registry.model_name} has no challenger alias: materialize models/candidate, then "
+                         "models/champion (the gate names the challenger) first")
     if champion is None:
         context.log.info(f"no champion yet: v{challenger} is the first model, nothing to compare with")
         return dg.MaterializeResult(metadata={"decision": "no champion yet: promote the first model",
                                               "challenger_version": challenger})
     frame = warehouse.read_features(date.fromisoformat(config.start), date.fromisoformat(config.end))
-    source, result = comparison.compare_versions(_served(champion, bentoml), _served(challenger, bentoml), frame,
+    source, result = comparison.compare_versions(_served(champion, registry, bentoml),
+                                                 _served(challenger, registry, bentoml), frame,
                                                  Path(bentoml.state_dir) / SHADOW_DIR, config.alpha)
     context.log.info(f"v{challenger} vs champion v{champion}: {result.decision} (p={result.p_value:.3g})")
     return dg.MaterializeResult(

@@ -23,8 +23,8 @@ from pathlib import Path
 import duckdb
 
 from bench import common
-from ml_platform import cli
 from ml_platform.settings import DBT_PROJECT_DIR, Settings
+from orchestration import cli
 
 log = logging.getLogger("bench.data_build")
 

@@ -23,9 +23,9 @@ from ml_platform.settings import PROJECT_ROOT
 
 def case_replay(days_per_tick: int, inject: bool) -> None:
     from ml_platform import landing, profiling, report, warehouse
-    from ml_platform.replay import replay, summary
     from ml_platform.serving import deploy
     from ml_platform.settings import get_settings
+    from orchestration.replay import replay, summary
 
     settings = get_settings()
     drift = landing.InjectedDrift(date(2013, 7, 1)) if inject else None

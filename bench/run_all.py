@@ -3,8 +3,8 @@
 import subprocess
 import sys
 
-from ml_platform import cli
 from ml_platform.settings import get_settings
+from orchestration import cli
 
 BENCHMARKS = ["bench.data_build", "bench.scaleout", "bench.training", "bench.training_params", "bench.serving",
               "bench.deploy", "bench.replay"]

@@ -24,8 +24,9 @@ import polars as pl
 
 from bench import common
 from bench.data_build import _step_seconds
-from ml_platform import cli, lake, landing, scaleout, sources
+from ml_platform import lake, landing, scaleout, sources
 from ml_platform.settings import Settings
+from orchestration import cli
 
 log = logging.getLogger("bench.scaleout")
 

@@ -87,7 +87,7 @@ def dagster_candidate(spec: str) -> dict:
     import mlflow
 
     from ml_platform import registry
-    from ml_platform.definitions import resources
+    from orchestration.definitions import resources
     from resources.mlflow import mlflow_tracking_resource
     from resources.registry import RegistryResource
 

@@ -39,18 +39,24 @@ CHALLENGER = "challenger"
 CHAMPION = "champion"
 
 
-def prepare_model_logging() -> None:
+def prepare_model_logging() -> threading.Thread | None:
     """Start, beside training, the one slow step of logging a model that does not need the model.
 
-    Before it writes a model's requirements MLflow maps every installed distribution to its modules
-    (about 1.3 s, once per process, and a Dagster run is a process); nothing here but a warm-up, the
-    map is MLflow's own and a missing hook in another MLflow version only loses the head start.
+    Before it writes a model's requirements MLflow checks them against the environment, and for that maps
+    every installed distribution to its modules (``importlib_metadata.packages_distributions()``, about
+    1.3 s, once per process, and a Dagster run is a process), even when the requirements are given.
+    MLflow has no public way to build that map ahead: this is the platform's one use of MLflow's private
+    API (docs/upgrading.md; guarded by tests/unit/test_registry.py). A missing hook in another MLflow
+    version only loses the head start. Returns the thread that builds the map, if one was started.
     """
     from mlflow.utils import requirements_utils
 
     build_map = getattr(requirements_utils, "_init_modules_to_packages_map", None)
-    if build_map is not None and getattr(requirements_utils, "_MODULES_TO_PACKAGES", None) is None:
-        threading.Thread(target=build_map, name="mlflow-requirements-map", daemon=True).start()
+    if build_map is None or getattr(requirements_utils, "_MODULES_TO_PACKAGES", None) is not None:
+        return None
+    thread = threading.Thread(target=build_map, name="mlflow-requirements-map", daemon=True)
+    thread.start()
+    return thread
 
 
 def ensure_experiment(name: str, artifact_location: str) -> str:

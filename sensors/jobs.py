@@ -6,13 +6,11 @@ A sensor that requests runs must name its target, or Dagster's sensor daemon rej
 import dagster as dg
 
 from assets.dbt import daily_dbt_models, reference_dbt_models
-from assets.models import CANDIDATE, CHAMPION
-from assets.monitoring import FEATURE_PROFILE, LIVE_PERFORMANCE, REFERENCE
+from assets.keys import BENTO, CANDIDATE, CHAMPION, FEATURE_PROFILE, LIVE_PERFORMANCE, ONLINE_FEATURES, REFERENCE, SERVICE
 from assets.raw import REFERENCE_TABLES
 from ml_platform.landing import DAILY_TABLES
 
-RETRAIN_ASSETS = [CANDIDATE, CHAMPION, REFERENCE, dg.AssetKey(["serving", "online_features"]),
-                  dg.AssetKey(["serving", "bento"]), dg.AssetKey(["serving", "service"])]
+RETRAIN_ASSETS = [CANDIDATE, CHAMPION, REFERENCE, ONLINE_FEATURES, BENTO, SERVICE]
 
 daily_data_job = dg.define_asset_job(
     "daily_data_job",

@@ -5,7 +5,7 @@ import json
 import dagster as dg
 
 from assets.dbt import daily_dbt_models
-from assets.monitoring import FEATURE_PROFILE, LIVE_PERFORMANCE
+from assets.keys import FEATURE_PROFILE, LIVE_PERFORMANCE
 from ml_platform import landing
 from resources.storage import LakeResource, LandingResource
 from sensors.jobs import daily_data_job

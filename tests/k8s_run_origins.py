@@ -8,7 +8,7 @@ of each run those daemons created.
 import dagster as dg
 
 from assets.models import CANDIDATE, candidate
-from ml_platform.definitions import resources
+from orchestration.definitions import resources
 
 SENSOR = "retrain_torch_candidate"
 AUTOMATION = "candidate_automation"

@@ -42,7 +42,7 @@ class Platform:
     resources: dict
 
     def materialize(self, selection: list[str], **kwargs) -> dg.ExecuteInProcessResult:
-        from ml_platform.definitions import asset_checks, assets
+        from orchestration.definitions import asset_checks, assets
 
         keys = [dg.AssetKey.from_user_string(k) for k in selection]
         return dg.materialize([*assets, *asset_checks], selection=keys, resources=self.resources,
@@ -60,7 +60,7 @@ def _range(first: date, last: date) -> dict:
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    from ml_platform.definitions import resources
+    from orchestration.definitions import resources
 
     home = tmp_path_factory.mktemp("data-home")
     settings = Settings(env="local", home=home, mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
@@ -312,7 +312,7 @@ def test_online_lookup_serves_exactly_the_offline_features_and_predictions(platf
 
 
 def test_landing_sensor_requests_new_and_redropped_days_once_and_skips_stored_ones(platform, tmp_path):
-    from ml_platform.definitions import defs
+    from orchestration.definitions import defs
     from sensors import ticks
 
     # its own landing zone over the built lake, so no other test's drops count: the built window's files,

@@ -2,8 +2,9 @@
 
 import dagster as dg
 
-from ml_platform.definitions import defs
+from assets import keys
 from ml_platform.specs import SPECS
+from orchestration.definitions import defs
 
 EXPECTED_ASSETS = {
     "raw/flights", "raw/weather", "raw/planes", "raw/airlines", "raw/airports",
@@ -35,12 +36,25 @@ def test_asset_graph_snapshot():
     assert deps["serving/service"] == {"serving/bento", "serving/online_features"}
     assert deps["serving/k8s_manifests"] == {"serving/bento", "serving/online_features"}
     assert deps["serving/batch_predictions"] == {"features/flight_features", "models/champion"}
-    assert deps["serving/champion_vs_challenger"] == {"features/flight_features", "models/candidate"}
+    # it reads the champion and challenger aliases, which the gate (models/champion) sets
+    assert deps["serving/champion_vs_challenger"] == {"features/flight_features", "models/champion"}
     assert graph.get(dg.AssetKey(["staging", "flights"])).group_name == "staging"
     assert deps["raw/flights"] == {"raw/airlines", "raw/airports"}  # the contract's code lists
     assert deps["monitoring/reference_profile"] == {"models/champion"}
     assert deps["monitoring/feature_profile"] == {"features/flight_features", "monitoring/reference_profile"}
     assert deps["monitoring/live_performance"] == {"features/flight_features"}  # scores with whoever is champion
+
+
+def test_shared_asset_keys_name_assets_of_the_graph():
+    """assets/keys.py holds each shared key once; the features key is the one dbt's translator gives the model."""
+    from dagster_dbt import get_asset_key_for_model
+
+    from assets.dbt import daily_dbt_models
+
+    assert keys.FEATURES == get_asset_key_for_model([daily_dbt_models], "flight_features")
+    graph_keys = defs.resolve_asset_graph().get_all_asset_keys()
+    shared = [value for value in vars(keys).values() if isinstance(value, dg.AssetKey)]
+    assert shared and set(shared) <= graph_keys
 
 
 def test_daily_layers_are_partitioned_and_backfill_in_one_run():

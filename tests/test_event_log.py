@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 from dagster._core.storage.event_log import SqliteEventLogStorage
 
-from ml_platform.cli import dagster_environment
 from ml_platform.settings import Settings
+from orchestration.instance import dagster_environment
 from resources.event_log import OPEN_RUN_SHARDS, PooledSqliteEventLogStorage
 
 DAYS = dg.DailyPartitionsDefinition(start_date="2013-01-01", end_date="2013-01-08")
@@ -104,3 +104,27 @@ def test_more_runs_than_open_shards_keep_every_event_and_a_bounded_number_of_ope
     assert storage.get_logs_for_run(runs[0]) == []
     storage.store_event(_entry(runs[0], "after wipe"))  # a wiped run's file is made again
     assert [e.user_message for e in storage.get_logs_for_run(runs[0])] == ["after wipe"]
+
+
+def test_the_dagster_internals_the_pooled_storage_builds_on_are_still_there():
+    """Guard for resources/event_log.py (docs/upgrading.md): fails when the locked Dagster moves what it relies on.
+
+    It subclasses ``dagster._core``'s SQLite event log (not exported by ``dagster``), overrides the methods below
+    with these signatures, and relies on every read and write of the stock storage going through
+    ``run_connection`` / ``index_connection``.
+    """
+    import inspect
+
+    from dagster._core.storage.event_log.sqlite import sqlite_event_log
+    from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+
+    assert PooledSqliteEventLogStorage.__bases__ == (SqliteEventLogStorage,)
+    overridden = {"__init__": ["self", "base_dir", "inst_data"], "from_config_value": ["inst_data", "config_value"],
+                  "run_connection": ["self", "run_id"], "index_connection": ["self"],
+                  "has_table": ["self", "table_name"], "wipe": ["self"], "dispose": ["self"],
+                  "conn_string_for_shard": ["self", "shard_name"]}  # the last one is called, not overridden
+    for name, parameters in overridden.items():
+        assert list(inspect.signature(getattr(SqliteEventLogStorage, name)).parameters) == parameters, name
+    source = inspect.getsource(SqliteEventLogStorage)
+    assert "self.run_connection(" in source and "self.index_connection(" in source
+    assert sqlite_event_log.INDEX_SHARD_NAME == "index" and SQLITE_BUSY_TIMEOUT_SECONDS > 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ml_platform.definitions import defs
+from orchestration.definitions import defs
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions.json"
 

@@ -19,10 +19,12 @@ import dagster as dg
 import kubernetes
 import kubernetes_validate
 import pytest
-from dagster_k8s.job import DagsterK8sJobConfig, construct_dagster_k8s_job
+import yaml
+from dagster_k8s.job import construct_dagster_k8s_job
 
-from ml_platform.definitions import defs
-from resources.k8s import step_k8s_config
+from ml_platform.settings import PROJECT_ROOT
+from orchestration.definitions import defs
+from resources.k8s import PartitionAwareK8sStepHandler, partition_aware_k8s_job_executor
 
 CANDIDATE = dg.AssetKey(["models", "candidate"])
 K8S_ENV = {"ML_PLATFORM_ENV": "k8s", "MLFLOW_TRACKING_URI": "http://mlflow.ml-platform:5000",
@@ -36,35 +38,93 @@ RUN_ORIGINS = {  # the tags Dagster puts on a run, by who started it (besides th
 }
 
 
-def step_job(run: dg.DagsterRun) -> dict:
-    op_tags = defs.resolve_assets_def(CANDIDATE).op.tags
-    config = step_k8s_config({**run.tags, **op_tags}, run.tags)
+def step_handler(instance: dg.DagsterInstance, job_def: dg.JobDefinition, tmp_kubeconfig: Path):
+    """The step handler the platform's executor builds, from the shipped executor's own creation function."""
+    from dagster._config import process_config, resolve_to_config_type
+    from dagster._core.definitions.job_base import InMemoryJob
+    from dagster._core.executor.init import InitExecutorContext
+
+    config = process_config(resolve_to_config_type(partition_aware_k8s_job_executor.config_schema.config_type),
+                            {"job_image": "ml-platform:test", "image_pull_policy": "IfNotPresent",
+                             "load_incluster_config": False, "kubeconfig_file": str(tmp_kubeconfig)})
+    assert config.success, config.errors
+    executor = partition_aware_k8s_job_executor.executor_creation_fn(InitExecutorContext(
+        job=InMemoryJob(job_def), executor_def=partition_aware_k8s_job_executor, executor_config=config.value, instance=instance))
+    handler = executor._step_handler  # noqa: SLF001 - which handler runs the steps is what this checks
+    assert type(handler) is PartitionAwareK8sStepHandler
+    return handler
+
+
+def step_job(run: dg.DagsterRun, instance: dg.DagsterInstance, kubeconfig: Path) -> dict:
+    """The Kubernetes Job of the run's training step, as the executor's step handler resolves it.
+
+    The handler's own container context (dagster-k8s's resolution plus the partition's config), turned
+    into the Job by the calls ``K8sStepHandler.launch_step`` makes (``get_k8s_job_config``,
+    ``construct_dagster_k8s_job``); launch_step itself would also submit it to a cluster.
+    """
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+    from dagster._core.execution.api import create_execution_plan
+    from dagster._core.execution.context.system import PlanData, PlanOrchestrationContext
+    from dagster._core.execution.context_creation_job import create_context_free_log_manager
+    from dagster._core.execution.retries import RetryMode
+    from dagster._core.executor.step_delegating import StepHandlerContext
+    from dagster._grpc.types import ExecuteStepArgs
+
+    job_def = defs.resolve_implicit_job_def_def_for_assets([CANDIDATE]).get_subset(asset_selection={CANDIDATE})
+    handler = step_handler(instance, job_def, kubeconfig)
+    plan = create_execution_plan(job_def)
+    plan_context = PlanOrchestrationContext(
+        plan_data=PlanData(job=job_def, dagster_run=run, instance=instance, execution_plan=plan, raise_on_error=True,
+                           retry_mode=RetryMode.DISABLED),
+        log_manager=create_context_free_log_manager(instance, run), executor=None, output_capture=None)
+    origin = ReconstructableRepository.for_module("orchestration.definitions", "defs", str(PROJECT_ROOT)
+                                                   ).get_reconstructable_job(job_def.name).get_python_origin()
+    context = StepHandlerContext(instance=instance, plan_context=plan_context, steps=plan.steps, dagster_run=run,
+                                 execute_step_args=ExecuteStepArgs(origin, run.run_id, ["models__candidate"],
+                                                                   print_serialized_events=False))
+    container_context = handler._get_container_context(context)  # noqa: SLF001 - the method launch_step calls
     job = construct_dagster_k8s_job(
-        job_config=DagsterK8sJobConfig(job_image="ml-platform:test", dagster_home="/opt/dagster/home",
-                                       image_pull_policy="IfNotPresent"),
-        args=["dagster", "api", "execute_step"],
+        job_config=container_context.get_k8s_job_config("ml-platform:test", instance.run_launcher),
+        args=context.execute_step_args.get_command_args(skip_serialized_namedtuple=True),
         job_name=f"dagster-step-{run.run_id[:8]}",
         pod_name=f"dagster-step-{run.run_id[:8]}",
         component="step_worker",
-        user_defined_k8s_config=config,
+        user_defined_k8s_config=container_context.run_k8s_config,
     )
     return kubernetes.client.ApiClient().sanitize_for_serialization(job)
 
 
 @pytest.fixture(scope="module")
-def instance():
-    with dg.instance_for_test() as test_instance:
+def kubeconfig(tmp_path_factory) -> Path:
+    """A kubeconfig naming a cluster nobody calls: the handler loads it, nothing connects."""
+    path = tmp_path_factory.mktemp("kube") / "config"
+    path.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "test",
+        "clusters": [{"name": "test", "cluster": {"server": "https://127.0.0.1:6443"}}],
+        "users": [{"name": "test", "user": {"token": "unused"}}],
+        "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test"}}]}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def instance(kubeconfig):
+    """An instance with dagster-k8s's run launcher, as the Helm chart configures it (it connects to nothing here)."""
+    launcher = {"module": "dagster_k8s", "class": "K8sRunLauncher", "config": {
+        "load_incluster_config": False, "kubeconfig_file": str(kubeconfig), "job_namespace": "ml-platform",
+        "instance_config_map": "dagster-instance", "dagster_home": "/opt/dagster/home",
+        "service_account_name": "dagster", "image_pull_policy": "IfNotPresent"}}
+    with dg.instance_for_test(overrides={"run_launcher": launcher}) as test_instance:
         yield test_instance
 
 
 @pytest.mark.parametrize("origin", sorted(RUN_ORIGINS))
 @pytest.mark.parametrize("spec", ["torch_mlp", "lightgbm"])
-def test_training_step_job_has_the_gpu_of_its_spec(instance, origin, spec):
+def test_training_step_job_has_the_gpu_of_its_spec(instance, kubeconfig, origin, spec):
     job_def = defs.resolve_implicit_job_def_def_for_assets([CANDIDATE])
     run = instance.create_run_for_job(job_def=job_def, tags={**RUN_ORIGINS[origin], "dagster/partition": spec},
                                       asset_selection=frozenset({CANDIDATE}))
     assert "dagster-k8s/config" not in run.tags  # the run itself does not carry it: the reported bug
-    job = step_job(run)
+    job = step_job(run, instance, kubeconfig)
     kubernetes_validate.validate(job, "1.36.0", strict=True)
     pod = job["spec"]["template"]["spec"]
     resources = pod["containers"][0].get("resources", {})
@@ -122,7 +182,7 @@ def _origin(run: dg.DagsterRun) -> str:
     return "backfill" if "dagster/backfill" in run.tags else "sensor"
 
 
-def test_runs_the_daemons_create_get_the_gpu_of_their_spec():
+def test_runs_the_daemons_create_get_the_gpu_of_their_spec(instance, kubeconfig):
     """Automation, sensor and backfill runs: none carries dagster-k8s/config, each gets its spec's pod."""
     runs = _daemon_runs()
     made = sorted((_origin(run), run.tags["dagster/partition"]) for run in runs)
@@ -130,7 +190,7 @@ def test_runs_the_daemons_create_get_the_gpu_of_their_spec():
                     ("backfill", "torch_mlp"), ("sensor", "torch_mlp")]
     for run in runs:
         assert "dagster-k8s/config" not in run.tags
-        job = step_job(run)
+        job = step_job(run, instance, kubeconfig)
         kubernetes_validate.validate(job, "1.36.0", strict=True)
         limits = job["spec"]["template"]["spec"]["containers"][0].get("resources", {}).get("limits", {})
         assert (limits.get("nvidia.com/gpu") == "1") == (run.tags["dagster/partition"] == "torch_mlp"), run.tags
@@ -140,7 +200,7 @@ def test_k8s_environment_swaps_executor_lake_mlflow_and_dbt_target():
     """One switch: the same code location loads with the cluster's executor, lake, tracking server, dbt target."""
     code = """if True:
         import dagster as dg, json
-        from ml_platform.definitions import defs, settings
+        from orchestration.definitions import defs, settings
         dg.Definitions.validate_loadable(defs)
         r = defs.resources
         print(json.dumps({"executor": defs.executor.name, "lake": r["lake_store"].root, "target": r["dbt"].target,
@@ -155,7 +215,7 @@ def test_k8s_environment_swaps_executor_lake_mlflow_and_dbt_target():
 def test_k8s_environment_without_its_servers_is_a_clear_error():
     env = {**os.environ, "ML_PLATFORM_ENV": "k8s", "MLFLOW_TRACKING_URI": "http://mlflow:5000"}
     env.pop("ML_PLATFORM_LAKE_URL", None)
-    done = subprocess.run([sys.executable, "-c", "import ml_platform.definitions"], env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", "import orchestration.definitions"], env=env, capture_output=True,
                           text=True, check=False)
     assert done.returncode != 0 and "ML_PLATFORM_ENV=k8s needs ML_PLATFORM_LAKE_URL" in done.stderr
 
@@ -192,3 +252,15 @@ def test_dbt_k8s_target_renders_with_the_object_store_credentials(tmp_path):
     env.pop("AWS_ACCESS_KEY_ID")
     done = subprocess.run(dbt, cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False)
     assert done.returncode != 0 and "AWS_ACCESS_KEY_ID" in done.stdout
+
+
+def test_the_step_handler_hook_the_platform_overrides_is_still_the_one_launch_step_uses():
+    """Guard for resources/k8s.py's reach into dagster-k8s (docs/upgrading.md): fails when an upgrade moves it."""
+    import inspect
+
+    from dagster_k8s.executor import K8sStepHandler
+
+    assert PartitionAwareK8sStepHandler.__bases__ == (K8sStepHandler,)
+    assert list(inspect.signature(K8sStepHandler._get_container_context).parameters) == [  # noqa: SLF001
+        "self", "step_handler_context"]
+    assert "self._get_container_context(step_handler_context)" in inspect.getsource(K8sStepHandler.launch_step)

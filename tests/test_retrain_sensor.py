@@ -9,9 +9,9 @@ import pytest
 
 from ml_platform import monitoring
 from ml_platform.features import FEATURES
+from orchestration.definitions import defs
 from resources.monitoring import MonitoringResource
 from resources.storage import LakeResource
-from ml_platform.definitions import defs
 from sensors import ticks
 
 NAMES = [f.name for f in FEATURES]

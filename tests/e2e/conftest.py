@@ -8,9 +8,9 @@ import dagster as dg
 import pytest
 
 from ml_platform import landing
-from ml_platform.cli import YEAR, dagster_environment, demo_stages
 from ml_platform.serving import deploy
 from ml_platform.settings import get_settings
+from orchestration.cli import YEAR, dagster_environment, demo_stages
 
 
 def _partition(partition: str | None) -> dict:
@@ -37,7 +37,7 @@ class Stages:
 
 @pytest.fixture(scope="session")
 def loop():
-    from ml_platform.definitions import asset_checks, assets, resources
+    from orchestration.definitions import asset_checks, assets, resources
 
     settings = get_settings()
     landing.land(settings.landing, *YEAR, sample_every=10)

@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from ml_platform import landing, warehouse
-from ml_platform.cli import REFERENCE_ASSETS
 from ml_platform.serving.deploy import free_port
 from ml_platform.settings import PROJECT_ROOT
+from orchestration.cli import REFERENCE_ASSETS
 from tests.e2e.entry_points import CLI, started, user_env
 
 pytestmark = pytest.mark.slow

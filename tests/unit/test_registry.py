@@ -112,3 +112,26 @@ def test_lightgbm_model_declares_its_pinned_requirements_and_loads_as_pyfunc(tra
     pyfunc = mlflow.pyfunc.load_model(folder)
     matrix = models["lightgbm"].contract.to_matrix(valid)
     np.testing.assert_allclose(pyfunc.predict(matrix), models["lightgbm"].valid_predictions, rtol=1e-6)
+
+
+def test_the_mlflow_warm_up_builds_the_map_mlflow_uses_when_it_logs_a_model(tracking, trained, monkeypatch):
+    """Guard for registry.prepare_model_logging's reach into MLflow's private API (docs/upgrading.md).
+
+    Fails when the locked MLflow drops the hook, or stops using the map it builds when a model is logged
+    (then the warm-up is dead weight and should go).
+    """
+    from mlflow.utils import requirements_utils
+
+    monkeypatch.setattr(requirements_utils, "_MODULES_TO_PACKAGES", None)
+    thread = registry.prepare_model_logging()
+    assert thread is not None, "MLflow has no _init_modules_to_packages_map any more: remove the warm-up"
+    thread.join(timeout=120)
+    assert requirements_utils._MODULES_TO_PACKAGES
+
+    asked, built = [], []
+    init = requirements_utils._init_modules_to_packages_map
+    monkeypatch.setattr(requirements_utils, "_init_modules_to_packages_map", lambda: (asked.append(1), init())[1])
+    monkeypatch.setattr(requirements_utils.importlib_metadata, "packages_distributions", lambda: built.append(1) or {})
+    log(trained[0]["lightgbm"])  # the flavor's save checks its requirements against the environment
+    assert asked, "MLflow no longer asks for the map when it logs a model: remove the warm-up"
+    assert not built, "MLflow built its package map again: the warm-up no longer saves anything"

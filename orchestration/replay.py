@@ -94,7 +94,7 @@ class Replayer:
     def __init__(self, settings: Settings, run_log):
         import dagster as dg
 
-        from ml_platform.definitions import defs
+        from orchestration.definitions import defs
 
         logging.getLogger("dagster").setLevel(logging.WARNING)  # sensor ticks log through it
         self.instance = dg.DagsterInstance.local_temp(tempdir=str(settings.dagster_home))
@@ -138,7 +138,7 @@ class Replayer:
 def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, sample_every: int = 1,
            drift: landing.InjectedDrift | None = None) -> ReplayResult:
     """Land ``start..end`` tick by tick and let the sensors run the platform; write the report at the end."""
-    from ml_platform.cli import dagster_environment
+    from orchestration.instance import dagster_environment
 
     os.environ.update(dagster_environment(settings))  # the instance's dagster.yaml, as the CLI's runs get it
     result = ReplayResult(start, end)
@@ -160,7 +160,7 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, s
                     result.events.append(report.Event(last, "failed", f"data run {request.run_key}"))
             for job_name, request in replayer.tick("retrain_sensor"):
                 result.events.extend(_retrain(replayer, job_name, request))
-            result.ticks, result.champion = number, registry.alias_version(MODEL_NAME, registry.CHAMPION)
+            result.ticks, result.champion = number, _champion_version()
             progress.update(number, f"through {last}  champion v{result.champion or '-'}  runs {len(replayer.runs)}")
     progress.close()
     result.wall_s = time.monotonic() - began
@@ -177,17 +177,23 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int = 7, s
 def _retrain(replayer: Replayer, job_name: str, request) -> list[report.Event]:
     """Run one retrain request; say whether the gate promoted its candidate."""
     day = date.fromisoformat(request.tags["ml_platform/retrain_day"])
-    before = registry.alias_version(MODEL_NAME, registry.CHAMPION)
+    before = _champion_version()
     replayer.run_requested(job_name, request)
-    after = registry.alias_version(MODEL_NAME, registry.CHAMPION)
+    after = _champion_version()
     newest = registry.alias_version(MODEL_NAME, registry.candidate_alias(request.partition_key))
     outcome = report.Event(day, "promoted", f"v{after}") if after != before else \
         report.Event(day, "rejected", f"v{newest}; v{before} stays champion")
     return [report.Event(day, "retrain", request.tags["ml_platform/reason"]), outcome]
 
 
+def _champion_version() -> str | None:
+    from orchestration.definitions import resources
+
+    return resources["registry"].champion_version(required=False)
+
+
 def _policy():
-    from ml_platform.definitions import resources
+    from orchestration.definitions import resources
 
     return resources["monitor"].policy()
 

@@ -12,13 +12,12 @@ from datetime import date
 from pathlib import Path
 
 import httpx
-import yaml
 
-from ml_platform import atomic
 from ml_platform.settings import PROJECT_ROOT, Settings, get_settings
+from orchestration.instance import dagster_environment
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
-DEFINITIONS_MODULE = "ml_platform.definitions"
+DEFINITIONS_MODULE = "orchestration.definitions"  # also workspace.yaml, pyproject [tool.dagster]
 SMOKE_DAY = date(2013, 1, 2)
 YEAR = (date(2013, 1, 1), date(2013, 12, 31))
 YEAR_RANGE = f"{YEAR[0].isoformat()}...{YEAR[1].isoformat()}"  # every daily partition, in one run
@@ -28,25 +27,6 @@ REFERENCE_ASSETS = " or ".join(f'key:"{layer}/{table}"' for layer in ("raw", "st
                                for table in ("planes", "airlines", "airports"))
 DAILY_ASSETS = " or ".join(f'key:"{key}"' for key in ("raw/flights", "raw/weather", "staging/flights",
                                                       "staging/weather", "features/flight_features"))
-
-
-def dagster_environment(settings: Settings) -> dict[str, str]:
-    """Child-process environment: the platform's locations plus a prepared DAGSTER_HOME."""
-    instance_yaml = settings.dagster_home / "dagster.yaml"
-    if not instance_yaml.exists():
-        shared = (PROJECT_ROOT / "deploy" / "dagster.yaml").read_text()
-        atomic.write_text(instance_yaml, shared + local_event_log(settings))
-    # a single-run backfill plans each asset's whole partition range in one event, not one per partition
-    # (saves minutes on the year's range; a failed run then does not mark each partition failed)
-    return {**os.environ, **settings.subprocess_env(), "DAGSTER_HOME": str(settings.dagster_home),
-            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
-
-
-def local_event_log(settings: Settings) -> str:
-    """The instance's event log on a laptop: Dagster's SQLite files, written through pooled connections."""
-    storage = {"module": "resources.event_log", "class": "PooledSqliteEventLogStorage",
-               "config": {"base_dir": str(settings.dagster_home / "history" / "runs")}}  # Dagster's default place
-    return "# this home's event log: resources/event_log.py says why\n" + yaml.safe_dump({"event_log_storage": storage})
 
 
 def materialize(settings: Settings, selection: str = "*", partition: str | None = None,
@@ -211,7 +191,7 @@ def replay(settings: Settings, start: date, end: date, days_per_tick: int, sampl
            inject_drift: date | None) -> int:
     """Replay ``start..end`` through the sensors in a fresh home, then print where the report is."""
     from ml_platform import landing
-    from ml_platform import replay as replaying
+    from orchestration import replay as replaying
 
     if any((settings.home / part).exists() for part in ("lake", "landing", "mlflow")):
         raise SystemExit(f"replay needs a fresh ML_PLATFORM_HOME, and {settings.home} has state: "
