@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import jsonschema
 import kubernetes
@@ -54,6 +55,38 @@ def test_mlflow_server_keeps_state_in_postgres_and_the_object_store_and_runs_loc
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert {"readinessProbe", "livenessProbe"} <= container.keys() and container["resources"]["limits"]["memory"]
     assert docs["Service"]["spec"]["selector"] == docs["Deployment"]["spec"]["selector"]["matchLabels"]
+
+
+def test_the_mlflow_server_answers_clients_of_the_configmaps_tracking_uri(tmp_path):
+    """The real server, started with the manifest's --allowed-hosts: a client of MLFLOW_TRACKING_URI is answered,
+    any other Host is refused (without the flag, MLflow >= 3.5 refuses the Service's name too, /health stays 200)."""
+    import httpx
+
+    from ml_platform.serving.deploy import free_port
+
+    args = " ".join(_kinds(_manifests("mlflow.yaml"))["Deployment"]["spec"]["template"]["spec"]["containers"][0]["args"])
+    allowed = re.search(r"--allowed-hosts (\S+)", args).group(1)
+    uri = _kinds(_manifests("platform.yaml"))["ConfigMap"]["data"]["MLFLOW_TRACKING_URI"]
+    port = free_port()
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--allowed-hosts", allowed, "--workers", "1"],
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    search = f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/search"
+    try:
+        for _ in range(90):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(1)
+        as_client = httpx.post(search, json={"max_results": 1}, headers={"Host": uri.split("://")[1]}, timeout=10)
+        as_stranger = httpx.post(search, json={"max_results": 1}, headers={"Host": "evil.example:5000"}, timeout=10)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert as_client.status_code == 200, as_client.text
+    assert as_stranger.status_code == 403
 
 
 def test_shipped_environment_switches_the_platform_to_k8s():
