@@ -180,6 +180,19 @@ def test_queue_allows_one_gpu_training_run():
     assert VALUES["additionalInstanceConfig"]["concurrency"]["pools"]["default_limit"] == 1  # the duckdb pool
 
 
+def test_the_image_installs_the_postgres_storage_the_charts_instance_loads():
+    """The chart's dagster.yaml names dagster-postgres's storage (the chart's default): every run and step pod
+    imports it, so the image's lock must carry it (it did not: runs would fail at their first event)."""
+    import dagster_postgres
+
+    runtime = (PROJECT_ROOT / "requirements" / "runtime.txt").read_text()
+    assert re.search(r"^dagster-postgres==", runtime, re.M) and re.search(r"^psycopg2-binary==", runtime, re.M)
+    assert "runtime.txt" in (DEPLOY / "Dockerfile").read_text()  # what the image installs
+    # the chart writes `storage: postgres: postgres_db: {…}` from its postgresql values
+    assert "postgres_db" in dagster_postgres.DagsterPostgresStorage.config_type()
+    assert VALUES.get("postgresql", {}).get("enabled", True)  # the chart's Postgres is kept, not replaced
+
+
 def test_dockerfile_is_multi_stage_non_root_with_variants_and_a_built_manifest():
     parser = DockerfileParser(path=str(DEPLOY / "Dockerfile"))
     instructions = [i for i in parser.structure if i["instruction"] != "COMMENT"]
