@@ -129,6 +129,9 @@ def _write_record(state_dir: Path, deployment: Deployment | None) -> None:
 
 
 def is_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs; 0 (a record's "none") is not a process (``kill(0)`` signals our group)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -131,3 +132,10 @@ def test_the_router_stops_the_standby_once_its_grace_period_is_over(tmp_path):
         standby.kill()
         standby.wait()
         standby.stdout.close()
+
+
+def test_a_record_without_a_standby_has_no_live_standby():
+    from ml_platform.serving import deploy
+
+    # a record's pid 0 means "none": kill(0, 0) would signal this process group and read as alive
+    assert deploy.is_alive(os.getpid()) and not deploy.is_alive(0)
