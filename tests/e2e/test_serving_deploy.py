@@ -43,7 +43,8 @@ def _served_version(record: deploy.Deployment, body: bytes) -> str:
     return httpx.post(record.predict_url, content=body, timeout=10).json()["model_version"]
 
 
-def test_blue_green_switch_under_load_fails_no_request(loop, versions, bodies):
+def test_blue_green_under_load_fails_no_request_and_rollback_goes_to_the_warm_standby(loop, versions, bodies):
+    """One story: the rollback needs the warm standby the switch leaves."""
     _, settings = loop
     env = settings.subprocess_env()
     before = deploy.read_record(settings.serving_dir)
@@ -65,6 +66,17 @@ def test_blue_green_switch_under_load_fails_no_request(loop, versions, bodies):
     assert after.endpoint == before.endpoint and after.pid != before.pid
     assert (after.standby_pid, after.standby_version) == (before.pid, before.model_version)  # warm, no traffic
     assert _served_version(after, bodies[0]) == versions[1]
+
+    # rollback: to the warm previous version, keeping the other warm
+    current = deploy.read_record(settings.serving_dir)
+    assert current.model_version == versions[1] and current.standby_version == versions[0]
+    rolled_back = deploy.redeploy(versions[0], settings.serving_dir, env)
+    assert (rolled_back.bento_tag, rolled_back.endpoint) == (current.bento_tag, current.endpoint)
+    assert rolled_back.pid == current.standby_pid  # no cold start
+    assert (rolled_back.standby_pid, rolled_back.standby_version) == (current.pid, versions[1])
+    assert _served_version(rolled_back, bodies[0]) == versions[0]
+    again = deploy.redeploy(versions[1], settings.serving_dir, env)
+    assert again.pid == current.pid and _served_version(again, bodies[0]) == versions[1]
 
 
 def test_a_version_failing_its_smoke_test_leaves_the_old_one_serving(loop, versions, bodies):
@@ -88,19 +100,6 @@ def test_a_canary_takes_part_of_the_traffic_and_ending_it_stops_it(loop, version
     ended = deploy.end_canary(settings.serving_dir, promote=False)
     assert not deploy.is_alive(canary.canary_pid) and deploy.is_alive(current.pid)
     assert ended.canary_url == "" and {_served_version(ended, body) for body in bodies} == {current.model_version}
-
-
-def test_rollback_switches_to_the_warm_previous_version_and_keeps_the_other_warm(loop, versions, bodies):
-    _, settings = loop
-    current = deploy.read_record(settings.serving_dir)
-    assert current.model_version == versions[1] and current.standby_version == versions[0]
-    rolled_back = deploy.redeploy(versions[0], settings.serving_dir, settings.subprocess_env())
-    assert (rolled_back.bento_tag, rolled_back.endpoint) == (current.bento_tag, current.endpoint)
-    assert rolled_back.pid == current.standby_pid  # no cold start
-    assert (rolled_back.standby_pid, rolled_back.standby_version) == (current.pid, versions[1])
-    assert _served_version(rolled_back, bodies[0]) == versions[0]
-    again = deploy.redeploy(versions[1], settings.serving_dir, settings.subprocess_env())
-    assert again.pid == current.pid and _served_version(again, bodies[0]) == versions[1]
 
 
 def test_a_version_without_a_standby_starts_cold_and_the_old_standby_is_stopped(loop, versions, bodies):
